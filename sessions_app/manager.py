@@ -1,0 +1,281 @@
+"""``SessionManager``: the public Python API, bound to one sandbox (tenant).
+
+Every method is sync; its async twin has the same name prefixed with ``a``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sessions_app import grid
+from sessions_app.asyncutils import async_twin
+from sessions_app.conf import app_settings
+from sessions_app.handle import ConversationSession
+from sessions_app.models import Sandbox, Session
+from sessions_app.pipeline import LifecycleEvent, MessageMiddleware, Pipeline, get_default_pipeline
+from sessions_app.pipeline.hooks import Hook
+from sessions_app.services import analytics, export, health, lifecycle, sessions, ttl
+from sessions_app.services.sandboxes import get_or_create_sandbox
+from sessions_app.services.selectors import (
+    find_session,
+    live_sessions,
+    owner_filter,
+    parse_session_id,
+    search,
+)
+from sessions_app.session_config import SessionConfig
+
+HOUR = 3600
+
+
+class SessionManager:
+    """Sessions of one sandbox: conversations, TTL sessions and grid paths.
+
+    Two managers of different sandboxes never see each other's sessions,
+    even for the same user id.
+    """
+
+    def __init__(self, sandbox_id: str | None = None, *, pipeline: Pipeline | None = None):
+        self.sandbox_id = sandbox_id or app_settings.DEFAULT_SANDBOX
+        self.pipeline = pipeline if pipeline is not None else get_default_pipeline().copy()
+        self._sandbox: Sandbox | None = None
+
+    def __repr__(self) -> str:
+        return f"<SessionManager sandbox={self.sandbox_id!r}>"
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            self._sandbox = get_or_create_sandbox(self.sandbox_id)
+        return self._sandbox
+
+    def _handle(self, session: Session, key: str | None = None) -> ConversationSession:
+        return ConversationSession(self, session, key)
+
+    def _find(self, session_id: Any) -> Session | None:
+        return find_session(self.sandbox, session_id)
+
+    # Conversations ----------------------------------------------------------
+
+    def create_session(
+        self,
+        user_id: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        session_config: SessionConfig | dict[str, Any] | None = None,
+        provider_config: dict[str, Any] | None = None,
+        *,
+        user: Any = None,
+        metadata: dict[str, Any] | None = None,
+        ttl_seconds: int | None = None,
+    ) -> ConversationSession:
+        """Create a conversation; ``handle.session_key`` holds its secret key, once."""
+        created = sessions.create_session(
+            sandbox=self.sandbox,
+            pipeline=self.pipeline,
+            user_id=user_id,
+            user=user,
+            provider=provider,
+            model=model,
+            config=session_config,
+            provider_config=provider_config,
+            metadata=metadata,
+            ttl_seconds=ttl_seconds,
+        )
+        return self._handle(created.session, created.session_key)
+
+    def get_session(self, session_id: Any) -> ConversationSession | None:
+        """The live session with this id in this sandbox, or ``None``."""
+        session = self._find(session_id)
+        return self._handle(session) if session else None
+
+    def get_user_sessions(
+        self,
+        user_id: Any,
+        status: str | list[str] | None = None,
+        limit: int | None = 50,
+        since: datetime | None = None,
+    ) -> list[ConversationSession]:
+        """A user's sessions, newest first; ``user_id`` is the external id or a Django user."""
+        found = search(self.sandbox, user_id=user_id, status=status, since=since)
+        return [self._handle(s) for s in (found[:limit] if limit else found)]
+
+    def search_sessions(
+        self,
+        user_id: Any = None,
+        provider: str | None = None,
+        status: str | list[str] | None = None,
+        tags: list[str] | None = None,
+        limit: int | None = 50,
+        *,
+        model: str | None = None,
+        query: str | None = None,
+        since: datetime | None = None,
+    ) -> list[ConversationSession]:
+        """Sessions matching every filter given; ``tags`` must all be present."""
+        found = search(
+            self.sandbox,
+            user_id=user_id,
+            provider=provider,
+            status=status,
+            tags=tags,
+            model=model,
+            query=query,
+            since=since,
+        )
+        return [self._handle(s) for s in (found[:limit] if limit else found)]
+
+    def delete_session(self, session_id: Any, hard: bool = False) -> bool:
+        """Delete (soft by default: status ``deleted``, purged later). False if not found."""
+        session = self._find(session_id)
+        if session is None:
+            return False
+        sessions.delete_session(session, pipeline=self.pipeline, hard=hard)
+        return True
+
+    def archive_session(self, session_id: Any) -> bool:
+        """Make the session read-only. False if not found."""
+        session = self._find(session_id)
+        if session is None:
+            return False
+        sessions.archive_session(session, pipeline=self.pipeline)
+        return True
+
+    def cleanup_inactive_sessions(
+        self, days: float = 30, status: str | list[str] | None = None
+    ) -> int:
+        """Soft-delete sessions idle for ``days`` (of ``status`` if given); returns the count."""
+        candidates = lifecycle.inactive(live_sessions(self.sandbox), days)
+        if status:
+            candidates = candidates.filter(
+                status__in=[status] if isinstance(status, str) else status
+            )
+        return lifecycle.soft_delete_in_batches(candidates, self.pipeline)
+
+    def purge_deleted_sessions(self, older_than_seconds: float | None = None) -> int:
+        """Remove soft-deleted sessions for good, with their messages."""
+        return lifecycle.purge_deleted(
+            Session.objects.filter(sandbox=self.sandbox), older_than_seconds
+        )
+
+    def get_analytics(
+        self,
+        start_date: date | datetime | None = None,
+        end_date: date | datetime | None = None,
+        user_id: Any = None,
+    ) -> dict[str, Any]:
+        scoped = Session.objects.filter(sandbox=self.sandbox)
+        if user_id is not None:
+            scoped = scoped.filter(owner_filter(user_id))
+        return {
+            "sandbox_id": self.sandbox_id,
+            **analytics.analytics(scoped, start=start_date, end=end_date),
+        }
+
+    def export_sessions(self, user_id: Any = None, format: str = "json") -> str:
+        """Every live session (of ``user_id``) as JSON documents or a CSV summary."""
+        return export.export_sessions(search(self.sandbox, user_id=user_id), format)
+
+    def health_check(self) -> dict[str, Any]:
+        return {"sandbox_id": self.sandbox_id, **health.health_check()}
+
+    def add_middleware(self, middleware: MessageMiddleware) -> None:
+        self.pipeline.add_middleware(middleware)
+
+    def add_lifecycle_hook(self, event: str | LifecycleEvent, hook: Hook) -> None:
+        """Call ``hook(event, session_id=..., **data)`` after ``event`` happens here."""
+        self.pipeline.add_hook(event, hook)
+
+    # TTL sessions -------------------------------------------------------------
+
+    def allocate_session(
+        self,
+        session_id: Any = None,
+        user_id: str | None = None,
+        ttl_hours: float | None = None,
+        custom_metadata: dict[str, Any] | None = None,
+    ) -> str:
+        """Return ``session_id`` if it is live here (touching it), else a new session's id.
+
+        An unknown id is never adopted: a fresh one is issued.
+        """
+        if session_id is not None and self.validate_session(session_id):
+            return str(parse_session_id(session_id))
+        created = sessions.create_session(
+            sandbox=self.sandbox,
+            pipeline=self.pipeline,
+            user_id=user_id,
+            metadata=custom_metadata,
+            ttl_seconds=int(ttl_hours * HOUR) if ttl_hours else None,
+            conversational=False,
+        )
+        return str(created.session.pk)
+
+    def validate_session(self, session_id: Any) -> bool:
+        """True when the session exists here and has not expired; touches its activity."""
+        return ttl.validate_session(self.sandbox, session_id)
+
+    def get_session_info(self, session_id: Any) -> dict[str, Any] | None:
+        """``session_id, sandbox_id, user_id, created_at, expires_at, last_accessed,
+        custom_metadata`` of a live session, or ``None``."""
+        return ttl.session_info(self.sandbox, session_id)
+
+    def update_session_metadata(
+        self, session_id: Any, custom_metadata: dict[str, Any], merge: bool = True
+    ) -> bool:
+        session = self._find(session_id)
+        if session is None:
+            return False
+        self.update_session_metadata_of(session, custom_metadata, merge=merge)
+        return True
+
+    def update_session_metadata_of(
+        self, session: Session, changes: dict[str, Any], *, merge: bool = True
+    ) -> dict[str, Any]:
+        return ttl.update_metadata(session, changes, merge=merge).metadata
+
+    def extend_session_ttl(self, session_id: Any, additional_hours: float) -> bool:
+        session = self._find(session_id)
+        if session is None:
+            return False
+        ttl.extend_ttl(session, additional_hours * HOUR)
+        return True
+
+    def cleanup_expired_sessions(self) -> int:
+        """Delete this sandbox's expired sessions in bounded batches; returns how many."""
+        return lifecycle.delete_in_batches(
+            lifecycle.expired(Session.objects.filter(sandbox=self.sandbox))
+        )
+
+    # Grid paths -------------------------------------------------------------
+
+    def generate_artifact_key(self, session_id: Any, artifact_id: str) -> str:
+        return grid.artifact_key(self.sandbox_id, str(session_id), artifact_id)
+
+    def get_canonical_prefix(self, session_id: Any) -> str:
+        return grid.session_prefix(self.sandbox_id, str(session_id))
+
+    def get_session_prefix_pattern(self) -> str:
+        return grid.sandbox_prefix(self.sandbox_id)
+
+    def parse_grid_key(self, grid_key: str) -> dict[str, str | None] | None:
+        return grid.parse_key(grid_key)
+
+    acreate_session = async_twin(create_session)
+    aget_session = async_twin(get_session)
+    aget_user_sessions = async_twin(get_user_sessions)
+    asearch_sessions = async_twin(search_sessions)
+    adelete_session = async_twin(delete_session)
+    aarchive_session = async_twin(archive_session)
+    acleanup_inactive_sessions = async_twin(cleanup_inactive_sessions)
+    apurge_deleted_sessions = async_twin(purge_deleted_sessions)
+    aget_analytics = async_twin(get_analytics)
+    aexport_sessions = async_twin(export_sessions)
+    ahealth_check = async_twin(health_check)
+    aallocate_session = async_twin(allocate_session)
+    avalidate_session = async_twin(validate_session)
+    aget_session_info = async_twin(get_session_info)
+    aupdate_session_metadata = async_twin(update_session_metadata)
+    aextend_session_ttl = async_twin(extend_session_ttl)
+    acleanup_expired_sessions = async_twin(cleanup_expired_sessions)

@@ -1,0 +1,209 @@
+"""Sessions, their messages, their context, and the sandboxes (tenants) that own them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Sandbox(models.Model):
+    """A tenant: sessions of one sandbox are invisible to every other."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    default_ttl = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds a new session lives; empty uses DEFAULT_TTL."
+    )
+    default_provider = models.CharField(max_length=50, blank=True)
+    default_model = models.CharField(max_length=100, blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="session_sandboxes"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+
+class SessionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    IDLE = "idle", "Idle"
+    ARCHIVED = "archived", "Archived"
+    DELETED = "deleted", "Deleted"
+    ERROR = "error", "Error"
+
+
+# Statuses a session may move to from each status; archived is read-only.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    SessionStatus.ACTIVE: frozenset({"idle", "archived", "deleted", "error"}),
+    SessionStatus.IDLE: frozenset({"active", "archived", "deleted", "error"}),
+    SessionStatus.ERROR: frozenset({"active", "archived", "deleted"}),
+    SessionStatus.ARCHIVED: frozenset({"deleted"}),
+    SessionStatus.DELETED: frozenset(),
+}
+WRITABLE_STATUSES = (SessionStatus.ACTIVE, SessionStatus.IDLE, SessionStatus.ERROR)
+
+
+class Session(models.Model):
+    """One session: an HTTP session, a TTL session, or a conversation (it has messages)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="sessions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="app_sessions",
+    )
+    external_user_id = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=SessionStatus.choices, default=SessionStatus.ACTIVE
+    )
+    provider = models.CharField(max_length=50, blank=True, default="")
+    model = models.CharField(max_length=100, blank=True, default="")
+    name = models.CharField(max_length=200, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    config = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    session_data = models.TextField(blank=True, default="", editable=False)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    # Denormalised counters, kept exact with F() updates so analytics never scan messages.
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    message_count = models.PositiveIntegerField(default=0)
+    user_message_count = models.PositiveIntegerField(default=0)
+    assistant_message_count = models.PositiveIntegerField(default=0)
+    system_message_count = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    provider_calls = models.PositiveIntegerField(default=0)
+    provider_errors = models.PositiveIntegerField(default=0)
+    total_response_time_ms = models.PositiveBigIntegerField(default=0)
+    estimated_cost = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["sandbox", "external_user_id", "-created_at"], name="sa_sess_ext_user"
+            ),
+            models.Index(fields=["sandbox", "user", "-created_at"], name="sa_sess_user"),
+            models.Index(fields=["sandbox", "status", "-created_at"], name="sa_sess_status"),
+            models.Index(fields=["sandbox", "last_activity"], name="sa_sess_activity"),
+            models.Index(fields=["expires_at"], name="sa_sess_expires"),
+            models.Index(fields=["status", "last_activity"], name="sa_sess_lifecycle"),
+            models.Index(fields=["created_at"], name="sa_sess_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or str(self.id)
+
+    @property
+    def tags(self) -> list[str]:
+        """Tag names; use ``prefetch_related("tag_set")`` when listing."""
+        return sorted(tag.name for tag in self.tag_set.all())
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def is_expired(self, now: Any = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class SessionTag(models.Model):
+    """A tag of a session: a row per tag so tag filters use an index on every database."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="tag_set")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "name"], name="sa_tag_unique_per_session")
+        ]
+        indexes = [models.Index(fields=["name", "session"], name="sa_tag_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MessageRole(models.TextChoices):
+    USER = "user", "User"
+    ASSISTANT = "assistant", "Assistant"
+    SYSTEM = "system", "System"
+
+
+class MessageStatus(models.TextChoices):
+    COMPLETE = "complete", "Complete"
+    INCOMPLETE = "incomplete", "Incomplete"
+    ERROR = "error", "Error"
+
+
+class Message(models.Model):
+    """One message of a conversation, ordered by ``seq`` within its session."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    role = models.CharField(max_length=16, choices=MessageRole.choices)
+    content = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    metadata = models.JSONField(default=dict, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    provider_metadata = models.JSONField(default=dict, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    processing_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=MessageStatus.choices, default=MessageStatus.COMPLETE
+    )
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="sa_msg_unique_seq")]
+        indexes = [
+            models.Index(fields=["session", "role", "seq"], name="sa_msg_role"),
+            models.Index(fields=["session", "created_at"], name="sa_msg_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.seq} {self.role}"
+
+    @property
+    def token_count(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class Context(models.Model):
+    """The versioned context of a session; every change raises ``version``."""
+
+    SECTIONS = ("user_context", "conversation_context", "provider_context", "system_context")
+
+    session = models.OneToOneField(
+        Session, on_delete=models.CASCADE, primary_key=True, related_name="context"
+    )
+    user_context = models.JSONField(default=dict, blank=True)
+    conversation_context = models.JSONField(default=dict, blank=True)
+    provider_context = models.JSONField(default=dict, blank=True)
+    system_context = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"context of {self.session_id} v{self.version}"
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        return {name: getattr(self, name) for name in self.SECTIONS}

@@ -1,0 +1,1 @@
+"""The service layer: every operation of the API, admin, tasks and engine goes through here."""

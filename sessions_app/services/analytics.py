@@ -1,0 +1,128 @@
+"""Metrics of one session and analytics of many, read from the denormalised counters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from sessions_app.models import Session, SessionStatus
+
+COUNTERS = (
+    "message_count",
+    "input_tokens",
+    "output_tokens",
+    "provider_calls",
+    "provider_errors",
+    "total_response_time_ms",
+    "estimated_cost",
+)
+
+
+def _avg_response_ms(total_ms: int, calls: int, errors: int) -> float:
+    answered = calls - errors
+    return round(total_ms / answered, 2) if answered > 0 else 0.0
+
+
+def session_metrics(session: Session) -> dict[str, Any]:
+    return {
+        "session_id": str(session.pk),
+        "total_messages": session.message_count,
+        "user_messages": session.user_message_count,
+        "assistant_messages": session.assistant_message_count,
+        "system_messages": session.system_message_count,
+        "input_tokens": session.input_tokens,
+        "output_tokens": session.output_tokens,
+        "total_tokens": session.input_tokens + session.output_tokens,
+        "session_duration_seconds": round(
+            (session.last_activity - session.created_at).total_seconds(), 3
+        ),
+        "avg_response_time_ms": _avg_response_ms(
+            session.total_response_time_ms, session.provider_calls, session.provider_errors
+        ),
+        "total_response_time_ms": session.total_response_time_ms,
+        "provider_calls": session.provider_calls,
+        "provider_errors": session.provider_errors,
+        "error_rate": round(session.provider_errors / session.provider_calls, 4)
+        if session.provider_calls
+        else 0.0,
+        "estimated_cost": float(session.estimated_cost),
+        "created_at": session.created_at,
+        "last_activity": session.last_activity,
+    }
+
+
+def _as_datetime(value: date | datetime | None, *, end: bool = False) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return timezone.make_aware(datetime.combine(value, time.max if end else time.min))
+
+
+def _usage(sessions: QuerySet[Session], field: str) -> dict[str, int]:
+    rows = sessions.exclude(**{field: ""}).values(field).annotate(n=Count("pk")).order_by("-n")
+    return {row[field]: row["n"] for row in rows}
+
+
+def analytics(
+    sessions: QuerySet[Session],
+    *,
+    start: date | datetime | None = None,
+    end: date | datetime | None = None,
+) -> dict[str, Any]:
+    """Totals over sessions created in [start, end], with a daily series."""
+    start_dt, end_dt = _as_datetime(start), _as_datetime(end, end=True)
+    if start_dt:
+        sessions = sessions.filter(created_at__gte=start_dt)
+    if end_dt:
+        sessions = sessions.filter(created_at__lte=end_dt)
+    totals = sessions.aggregate(
+        total_sessions=Count("pk"),
+        active_sessions=Count("pk", filter=Q(status=SessionStatus.ACTIVE)),
+        external_users=Count("external_user_id", filter=~Q(external_user_id=""), distinct=True),
+        django_users=Count("user", filter=Q(external_user_id=""), distinct=True),
+        **{name: Coalesce(Sum(name), 0) for name in COUNTERS if name != "estimated_cost"},
+        estimated_cost=Sum("estimated_cost"),
+    )
+    daily = (
+        sessions.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            sessions=Count("pk"),
+            messages=Coalesce(Sum("message_count"), 0),
+            tokens=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0),
+        )
+        .order_by("day")
+    )
+    total = totals["total_sessions"]
+    calls, errors = totals["provider_calls"], totals["provider_errors"]
+    return {
+        "period": {"start": start_dt, "end": end_dt},
+        "total_sessions": total,
+        "active_sessions": totals["active_sessions"],
+        "sessions_by_status": _usage(sessions, "status"),
+        "active_users": totals["external_users"] + totals["django_users"],
+        "total_messages": totals["message_count"],
+        "avg_messages_per_session": round(totals["message_count"] / total, 2) if total else 0.0,
+        "provider_usage": _usage(sessions, "provider"),
+        "model_usage": _usage(sessions, "model"),
+        "input_tokens": totals["input_tokens"],
+        "output_tokens": totals["output_tokens"],
+        "total_tokens": totals["input_tokens"] + totals["output_tokens"],
+        "estimated_cost": float(totals["estimated_cost"] or 0),
+        "avg_response_time_ms": _avg_response_ms(totals["total_response_time_ms"], calls, errors),
+        "provider_calls": calls,
+        "provider_errors": errors,
+        "error_rate": round(errors / calls, 4) if calls else 0.0,
+        "daily": [
+            {
+                "date": row["day"],
+                "sessions": row["sessions"],
+                "messages": row["messages"],
+                "tokens": row["tokens"],
+            }
+            for row in daily
+        ],
+    }

@@ -1,0 +1,122 @@
+"""The versioned context of a session: dot-notation reads, merge-patch updates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sessions_app.dotpath import expand_dotted, get_path, merge_patch
+from sessions_app.exceptions import ContextConflictError, StorageError, ValidationError
+from sessions_app.models import Context, Session
+from sessions_app.pipeline import LifecycleEvent, Pipeline
+from sessions_app.services.sessions import require_writable
+
+DEFAULT_SECTION = "conversation_context"
+MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class ContextSnapshot:
+    """A read of a session's context at one version."""
+
+    user_context: dict[str, Any]
+    conversation_context: dict[str, Any]
+    provider_context: dict[str, Any]
+    system_context: dict[str, Any]
+    version: int
+    last_updated: datetime
+
+    @classmethod
+    def of(cls, context: Context) -> ContextSnapshot:
+        return cls(**context.sections(), version=context.version, last_updated=context.updated_at)
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """Dot-notation read: ``get("user_context.preferences.language")``."""
+        return get_path(self.to_dict(), path, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_context": self.user_context,
+            "conversation_context": self.conversation_context,
+            "provider_context": self.provider_context,
+            "system_context": self.system_context,
+            "version": self.version,
+            "last_updated": self.last_updated,
+        }
+
+
+def _load(session: Session) -> Context:
+    try:
+        context, _ = Context.objects.get_or_create(session_id=session.pk)
+    except IntegrityError:  # created by a concurrent request between get and create
+        context = Context.objects.get(session_id=session.pk)
+    return context
+
+
+def get_context(session: Session) -> ContextSnapshot:
+    return ContextSnapshot.of(_load(session))
+
+
+def _by_section(updates: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Route each update to a section; keys that name none go to the conversation."""
+    routed: dict[str, dict[str, Any]] = {}
+    for key, value in expand_dotted(updates).items():
+        if key in Context.SECTIONS:
+            if not isinstance(value, dict):
+                raise ValidationError(f"{key} must be an object.")
+            routed.setdefault(key, {}).update(value)
+        else:
+            routed.setdefault(DEFAULT_SECTION, {})[key] = value
+    return routed
+
+
+def update_context(
+    session: Session,
+    updates: dict[str, Any],
+    *,
+    pipeline: Pipeline,
+    expected_version: int | None = None,
+) -> ContextSnapshot:
+    """Deep-merge ``updates`` (JSON merge patch; dotted keys allowed) and raise the version.
+
+    Concurrent updates never lose a write: the row is locked where the
+    database can, and the write is a compare-and-swap on the version.
+    """
+    if not isinstance(updates, dict):
+        raise ValidationError("Context updates must be an object.", session_id=session.pk)
+    require_writable(session)
+    routed = _by_section(updates)
+    _load(session)
+    for _ in range(MAX_ATTEMPTS):
+        with transaction.atomic():
+            context = Context.objects.select_for_update().get(session_id=session.pk)
+            if expected_version is not None and context.version != expected_version:
+                raise ContextConflictError(
+                    f"Context is at version {context.version}, not {expected_version}.",
+                    session_id=session.pk,
+                    details={"version": context.version},
+                )
+            sections = {
+                name: merge_patch(getattr(context, name), routed[name])
+                if name in routed
+                else getattr(context, name)
+                for name in Context.SECTIONS
+            }
+            now = timezone.now()
+            swapped = Context.objects.filter(session_id=session.pk, version=context.version).update(
+                **sections, version=context.version + 1, updated_at=now
+            )
+        if swapped:
+            snapshot = ContextSnapshot(**sections, version=context.version + 1, last_updated=now)
+            pipeline.fire(
+                LifecycleEvent.CONTEXT_UPDATED,
+                session_id=str(session.pk),
+                context=snapshot,
+                changes=updates,
+            )
+            return snapshot
+    raise StorageError("The context kept changing; try again.", session_id=session.pk)

@@ -1,0 +1,88 @@
+"""Read-only queries on sessions, always scoped to one sandbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from sessions_app.exceptions import SessionNotFoundError
+from sessions_app.models import Sandbox, Session, SessionStatus
+
+
+def parse_session_id(session_id: Any) -> uuid.UUID | None:
+    if isinstance(session_id, uuid.UUID):
+        return session_id
+    try:
+        return uuid.UUID(str(session_id))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def not_expired(now: datetime | None = None) -> Q:
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=now or timezone.now())
+
+
+def live_sessions(sandbox: Sandbox) -> QuerySet[Session]:
+    """Sessions of ``sandbox`` that are neither deleted nor expired."""
+    return (
+        Session.objects.filter(sandbox=sandbox)
+        .exclude(status=SessionStatus.DELETED)
+        .filter(not_expired())
+    )
+
+
+def find_session(sandbox: Sandbox, session_id: Any) -> Session | None:
+    pk = parse_session_id(session_id)
+    if pk is None:
+        return None
+    return live_sessions(sandbox).filter(pk=pk).first()
+
+
+def get_session_or_raise(sandbox: Sandbox, session_id: Any) -> Session:
+    session = find_session(sandbox, session_id)
+    if session is None:
+        raise SessionNotFoundError(session_id=session_id)
+    return session
+
+
+def owner_filter(user_id: Any) -> Q:
+    """A Django user (or its pk as int) matches ``user``; a string matches the external id."""
+    if isinstance(user_id, str):
+        return Q(external_user_id=user_id)
+    if isinstance(user_id, int):
+        return Q(user_id=user_id)
+    return Q(user=user_id)
+
+
+def search(
+    sandbox: Sandbox,
+    *,
+    user_id: Any = None,
+    provider: str | None = None,
+    model: str | None = None,
+    status: str | list[str] | None = None,
+    tags: list[str] | None = None,
+    since: datetime | None = None,
+    query: str | None = None,
+) -> QuerySet[Session]:
+    """Live sessions matching every given filter, newest first; tags must all be present."""
+    sessions = live_sessions(sandbox)
+    if user_id is not None:
+        sessions = sessions.filter(owner_filter(user_id))
+    if provider:
+        sessions = sessions.filter(provider=provider)
+    if model:
+        sessions = sessions.filter(model=model)
+    if status:
+        sessions = sessions.filter(status__in=[status] if isinstance(status, str) else status)
+    for tag in tags or ():
+        sessions = sessions.filter(tag_set__name=tag)
+    if since:
+        sessions = sessions.filter(last_activity__gte=since)
+    if query:
+        sessions = sessions.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    return sessions.order_by("-created_at").prefetch_related("tag_set")

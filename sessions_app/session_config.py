@@ -1,0 +1,91 @@
+"""``SessionConfig``: the validated per-session settings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from sessions_app.exceptions import ConfigurationError
+
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+# Name, description and tags are columns of Session; the rest lives in Session.config.
+COLUMN_FIELDS = ("name", "description", "tags")
+
+
+def _positive_or_none(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive integer or null, not {value!r}.")
+
+
+def clean_tags(tags: Any) -> list[str]:
+    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
+        raise ConfigurationError("tags must be a list of strings.")
+    cleaned = sorted({t.strip() for t in tags if t.strip()})
+    if len(cleaned) > MAX_TAGS:
+        raise ConfigurationError(f"At most {MAX_TAGS} tags are allowed.")
+    if any(len(t) > MAX_TAG_LENGTH for t in cleaned):
+        raise ConfigurationError(f"A tag is at most {MAX_TAG_LENGTH} characters.")
+    return cleaned
+
+
+@dataclass
+class SessionConfig:
+    name: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    max_messages: int | None = None
+    max_tokens_per_message: int | None = None
+    session_timeout_minutes: int | None = None
+    auto_archive_after: int | None = None  # days without activity
+    auto_delete_after: int | None = None  # days without activity
+    provider_config: dict[str, Any] = field(default_factory=dict)
+    custom_settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if not isinstance(self.name, str) or len(self.name) > 200:
+            raise ConfigurationError("name must be a string of at most 200 characters.")
+        if not isinstance(self.description, str):
+            raise ConfigurationError("description must be a string.")
+        self.tags = clean_tags(self.tags)
+        for name in (
+            "max_messages",
+            "max_tokens_per_message",
+            "session_timeout_minutes",
+            "auto_archive_after",
+            "auto_delete_after",
+        ):
+            _positive_or_none(name, getattr(self, name))
+        for name in ("provider_config", "custom_settings"):
+            if not isinstance(getattr(self, name), dict):
+                raise ConfigurationError(f"{name} must be an object.")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> SessionConfig:
+        data = dict(data or {})
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigurationError(f"Unknown config fields: {', '.join(sorted(unknown))}.")
+        return cls(**data)
+
+    @classmethod
+    def coerce(cls, config: SessionConfig | dict[str, Any] | None) -> SessionConfig:
+        return config if isinstance(config, SessionConfig) else cls.from_dict(config)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def stored(self) -> dict[str, Any]:
+        """What goes into ``Session.config`` (everything but the column fields)."""
+        return {k: v for k, v in self.to_dict().items() if k not in COLUMN_FIELDS}
+
+    def merged(self, changes: dict[str, Any]) -> SessionConfig:
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigurationError(f"Unknown config fields: {', '.join(sorted(unknown))}.")
+        return SessionConfig.from_dict({**self.to_dict(), **changes})

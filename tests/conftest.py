@@ -1,0 +1,47 @@
+"""Shared fixtures: services that tests need, skipped with a reason unless REQUIRE_SERVICES=1."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+def need(reason: str) -> None:
+    """Skip the test for a missing service, or fail it when services are required."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres() -> None:
+    if connection.vendor != "postgresql":
+        need("needs PostgreSQL as the Django database (set DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        need(f"needs Redis at {REDIS_URL} ({exc})")
+    return REDIS_URL
+
+
+@pytest.fixture
+def manager(db):
+    from sessions_app.manager import SessionManager
+
+    return SessionManager("tests")
+
+
+@pytest.fixture
+def conversation(manager):
+    return manager.create_session(user_id="alice", provider="mock", model="mock-1")

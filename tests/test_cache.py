@@ -1,0 +1,100 @@
+"""The shared Redis cache in front of TTL lookups: hits, invalidation, outages."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sessions_app.cache import snapshot_key
+from sessions_app.manager import SessionManager
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def redis_cache(settings, redis_url):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+        },
+    }
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": "sessions"}
+    yield caches["sessions"]
+    caches["sessions"].clear()
+
+
+@pytest.fixture
+def dead_cache(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": "sessions"}
+
+
+def test_warm_validate_needs_no_database_query(manager, redis_cache):
+    session_id = manager.allocate_session(user_id="u")
+    assert manager.validate_session(session_id)
+    assert redis_cache.get(snapshot_key(session_id)) is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert manager.validate_session(session_id)
+        assert manager.get_session_info(session_id)["user_id"] == "u"
+    assert len(queries) == 0
+
+
+def test_every_write_invalidates_the_cached_snapshot(manager, redis_cache):
+    session_id = manager.allocate_session(custom_metadata={"v": 1})
+    assert manager.get_session_info(session_id)["custom_metadata"] == {"v": 1}
+    manager.update_session_metadata(session_id, {"v": 2})
+    assert manager.get_session_info(session_id)["custom_metadata"] == {"v": 2}
+    before = manager.get_session_info(session_id)["expires_at"]
+    manager.extend_session_ttl(session_id, 1)
+    assert manager.get_session_info(session_id)["expires_at"] > before
+    manager.delete_session(session_id)
+    assert manager.validate_session(session_id) is False
+    assert manager.get_session_info(session_id) is None
+
+
+def test_cached_snapshot_is_scoped_to_its_sandbox(manager, redis_cache):
+    session_id = manager.allocate_session()
+    assert manager.validate_session(session_id)  # warms the cache
+    assert SessionManager("elsewhere").validate_session(session_id) is False
+    assert SessionManager("elsewhere").get_session_info(session_id) is None
+
+
+def test_archive_and_cleanup_invalidate(manager, redis_cache):
+    conversation = manager.create_session()
+    assert manager.validate_session(conversation.session_id)
+    conversation.archive()
+    assert manager.get_session_info(conversation.session_id)["status"] == "archived"
+    assert manager.cleanup_inactive_sessions(days=0) == 1
+    assert manager.validate_session(conversation.session_id) is False
+
+
+def test_redis_down_falls_back_to_the_database(manager, dead_cache, caplog):
+    session_id = manager.allocate_session(custom_metadata={"a": 1})
+    assert manager.validate_session(session_id)
+    assert manager.update_session_metadata(session_id, {"b": 2})
+    assert manager.get_session_info(session_id)["custom_metadata"] == {"a": 1, "b": 2}
+    assert manager.delete_session(session_id)
+    assert manager.validate_session(session_id) is False
+    assert any("Session cache" in r.getMessage() for r in caplog.records)
+
+
+def test_redis_flushed_mid_sequence(manager, redis_cache):
+    session_id = manager.allocate_session(custom_metadata={"a": 1})
+    assert manager.validate_session(session_id)
+    redis_cache.clear()
+    assert manager.get_session_info(session_id)["custom_metadata"] == {"a": 1}
+    assert manager.validate_session(session_id)
