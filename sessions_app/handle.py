@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from sessions_app.asyncutils import async_twin
 from sessions_app.models import Message, MessageRole, Session
 from sessions_app.providers import TextDelta
-from sessions_app.services import analytics, context, export, messages, sessions
+from sessions_app.services import analytics, context, export, messages, sessions, ttl
 from sessions_app.services.context import ContextSnapshot
 from sessions_app.services.selectors import get_session_or_raise, parse_session_id
 from sessions_app.session_config import SessionConfig
@@ -159,7 +159,7 @@ class ConversationSession:
         return sessions.update_config(self.record, changes)
 
     def update_metadata(self, changes: dict[str, Any], merge: bool = True) -> dict[str, Any]:
-        return self.manager.update_session_metadata_of(self.record, changes, merge=merge)
+        return ttl.update_metadata(self.record, changes, merge=merge).metadata
 
     def archive(self) -> ConversationSession:
         sessions.archive_session(self.record, pipeline=self.manager.pipeline)

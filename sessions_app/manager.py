@@ -227,13 +227,8 @@ class SessionManager:
         session = self._find(session_id)
         if session is None:
             return False
-        self.update_session_metadata_of(session, custom_metadata, merge=merge)
+        ttl.update_metadata(session, custom_metadata, merge=merge)
         return True
-
-    def update_session_metadata_of(
-        self, session: Session, changes: dict[str, Any], *, merge: bool = True
-    ) -> dict[str, Any]:
-        return ttl.update_metadata(session, changes, merge=merge).metadata
 
     def extend_session_ttl(self, session_id: Any, additional_hours: float) -> bool:
         session = self._find(session_id)

@@ -69,3 +69,11 @@ def test_context_updated_hook_sees_the_new_version(manager, conversation):
     conversation.update_context({"x": 1})
     assert seen[0]["context"].version == 1 and seen[0]["changes"] == {"x": 1}
     assert seen[0]["session_id"] == conversation.session_id
+
+
+def test_reading_context_never_writes(conversation):
+    from sessions_app.models import Context
+
+    assert conversation.get_context().version == 0
+    conversation.export_conversation()
+    assert not Context.objects.exists()

@@ -125,6 +125,7 @@ def test_system_messages_and_history_filters(conversation):
     assert [m.content for m in conversation.get_messages(since=cutoff, role="user")] == ["two"]
     assert conversation.get_message(system.id).content == "You are terse."
     assert conversation.get_message("not-a-uuid") is None
+    assert conversation.get_messages(limit=0) == []
 
 
 def test_system_messages_reach_the_provider_as_system_prompt(manager):

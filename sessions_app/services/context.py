@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.dotpath import expand_dotted, get_path, merge_patch
@@ -49,16 +49,12 @@ class ContextSnapshot:
         }
 
 
-def _load(session: Session) -> Context:
-    try:
-        context, _ = Context.objects.get_or_create(session_id=session.pk)
-    except IntegrityError:  # created by a concurrent request between get and create
-        context = Context.objects.get(session_id=session.pk)
-    return context
-
-
 def get_context(session: Session) -> ContextSnapshot:
-    return ContextSnapshot.of(_load(session))
+    """The current context; a session never updated reads as empty at version 0 (no write)."""
+    context = Context.objects.filter(session_id=session.pk).first()
+    if context is None:
+        context = Context(session_id=session.pk, updated_at=session.created_at)
+    return ContextSnapshot.of(context)
 
 
 def _by_section(updates: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -90,7 +86,7 @@ def update_context(
         raise ValidationError("Context updates must be an object.", session_id=session.pk)
     require_writable(session)
     routed = _by_section(updates)
-    _load(session)
+    Context.objects.get_or_create(session_id=session.pk)
     for _ in range(MAX_ATTEMPTS):
         with transaction.atomic():
             context = Context.objects.select_for_update().get(session_id=session.pk)

@@ -15,7 +15,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from sessions_app import cache
@@ -30,7 +30,6 @@ from sessions_app.exceptions import (
     ValidationError,
 )
 from sessions_app.models import (
-    WRITABLE_STATUSES,
     Message,
     MessageRole,
     MessageStatus,
@@ -46,7 +45,7 @@ from sessions_app.providers import (
     TextDelta,
     get_provider,
 )
-from sessions_app.services.selectors import not_expired
+from sessions_app.services.append import Append, append
 from sessions_app.services.sessions import require_writable
 
 ROLE_COUNTERS = {
@@ -126,50 +125,38 @@ def store_message(
 ) -> Message:
     """Append a message with the next sequence number and update the counters exactly.
 
-    The counter update is a single guarded UPDATE: it takes the row lock that
-    orders concurrent appends, and it refuses (matches no row) when the
-    session is not writable, has expired, or has no room for ``reserve``
-    messages under ``max_messages``.
+    Refused when the session is not writable, has expired, or has no room for
+    ``reserve`` messages under ``max_messages`` (checked atomically with the append).
     """
     now = timezone.now()
-    guard = Q(pk=session.pk, status__in=WRITABLE_STATUSES) & not_expired(now)
-    limit = session.config.get("max_messages")
-    if limit and reserve:
-        guard &= Q(message_count__lte=limit - reserve)
-    changes: dict[str, Any] = {
-        "last_seq": F("last_seq") + 1,
-        "message_count": F("message_count") + 1,
-        ROLE_COUNTERS[role]: F(ROLE_COUNTERS[role]) + 1,
-        "last_activity": now,
-        "status": SessionStatus.ACTIVE,
+    message = Message(
+        session_id=session.pk,
+        role=role,
+        content=content,
+        created_at=now,
+        metadata=metadata or {},
+        status=status,
+        provider_message_id=provider_message_id,
+        provider_metadata=provider_metadata or {},
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        processing_time_ms=processing_time_ms,
+    )
+    increments: dict[str, int | Decimal] = {
+        "last_seq": 1,
+        "message_count": 1,
+        ROLE_COUNTERS[role]: 1,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
     }
-    if input_tokens:
-        changes["input_tokens"] = F("input_tokens") + input_tokens
-    if output_tokens:
-        changes["output_tokens"] = F("output_tokens") + output_tokens
     if provider_call:
-        changes["provider_calls"] = F("provider_calls") + 1
-        changes["total_response_time_ms"] = F("total_response_time_ms") + (processing_time_ms or 0)
-    if cost:
-        changes["estimated_cost"] = F("estimated_cost") + Decimal(str(round(cost, 6)))
-    with transaction.atomic():
-        if not Session.objects.filter(guard).update(**changes):
-            raise _explain_refusal(session.pk, reserve)
-        seq = Session.objects.filter(pk=session.pk).values_list("last_seq", flat=True).get()
-        message = Message.objects.create(
-            session_id=session.pk,
-            seq=seq,
-            role=role,
-            content=content,
-            created_at=now,
-            metadata=metadata or {},
-            status=status,
-            provider_message_id=provider_message_id,
-            provider_metadata=provider_metadata or {},
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            processing_time_ms=processing_time_ms,
-        )
+        increments["provider_calls"] = 1
+        increments["total_response_time_ms"] = processing_time_ms or 0
+        increments["estimated_cost"] = Decimal(str(round(cost, 6)))
+    limit = session.config.get("max_messages")
+    max_count = limit - reserve if limit and reserve else None
+    if not append(Append(message, increments, now, max_count)):
+        raise _explain_refusal(session.pk, reserve)
     cache.invalidate(session.pk)
     session.last_activity = now
     session.status = SessionStatus.ACTIVE
@@ -368,6 +355,8 @@ def message_history(
 ) -> QuerySet[Message]:
     """Messages in ascending order; with ``limit``, the most recent ``limit`` of them."""
     messages = Message.objects.filter(session=session)
+    if limit is not None and limit <= 0:
+        return messages.none()
     if role:
         messages = messages.filter(role=role)
     if since:
