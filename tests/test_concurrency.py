@@ -10,9 +10,8 @@ from django.db import connection, connections
 
 from sessions_app.manager import SessionManager
 from sessions_app.models import Message, Session
-from sessions_app.providers import register_provider, reset_providers
+from sessions_app.providers import register_provider, unregister_provider
 from sessions_app.providers.mock import MockProvider
-from sessions_app.providers.registry import _registered
 
 THREADS = 8
 PER_THREAD = 10
@@ -120,6 +119,5 @@ def test_no_transaction_is_open_while_the_provider_works():
         handle.send_message("hello")
         list(handle.stream_message("stream"))
     finally:
-        _registered.pop("spy", None)
-        reset_providers()
+        unregister_provider("spy")
     assert seen and not any(seen)

@@ -20,9 +20,8 @@ from sessions_app.exceptions import (
 )
 from sessions_app.keys import hash_key
 from sessions_app.models import Message, Session
-from sessions_app.providers import register_provider, reset_providers
+from sessions_app.providers import register_provider, unregister_provider
 from sessions_app.providers.mock import MockProvider
-from sessions_app.providers.registry import _registered
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +30,7 @@ pytestmark = pytest.mark.django_db
 def failing_provider():
     register_provider("failing", MockProvider, error_rate=1.0, DEFAULT_MODEL="mock-1")
     yield "failing"
-    _registered.pop("failing", None)
-    reset_providers()
+    unregister_provider("failing")
 
 
 def test_reference_example_flow(manager):
@@ -143,7 +141,7 @@ def test_system_messages_reach_the_provider_as_system_prompt(manager):
         session.send_message("first")
         session.send_message("second")
     finally:
-        _registered.pop("spy", None)
+        unregister_provider("spy")
     assert seen[-1].system == "Answer in French."
     assert [(m.role, m.content) for m in seen[-1].messages] == [
         ("user", "first"),

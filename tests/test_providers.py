@@ -28,6 +28,7 @@ from sessions_app.providers import (
     register_provider,
     registry,
     reset_providers,
+    unregister_provider,
 )
 from sessions_app.providers.mock import MockProvider, count_tokens
 
@@ -445,18 +446,24 @@ def test_base_astream_raises_when_stream_fails_before_returning() -> None:
         asyncio.run(asyncio.wait_for(acollect_events(EagerFailureProvider(), make_request()), 10))
 
 
-class EndlessProvider(Provider):
-    name = "endless"
+class LongProvider(Provider):
+    """Far longer than any consumer here reads; finite, so a regression fails instead of hanging."""
+
+    name = "long"
+    length = 400
 
     def __init__(self) -> None:
         super().__init__()
+        self.produced = 0
         self.closed = threading.Event()
 
     def stream(self, request: CompletionRequest) -> Iterator[StreamEvent]:
         try:
-            while True:
+            for _ in range(self.length):
                 time.sleep(0.005)
+                self.produced += 1
                 yield TextDelta("more ")
+            yield Completion(text="more " * self.length, model=request.model)
         finally:
             self.closed.set()
 
@@ -472,9 +479,10 @@ def test_base_astream_closes_the_sync_stream_when_the_consumer_leaves() -> None:
                     break
         return taken
 
-    provider = EndlessProvider()
+    provider = LongProvider()
     assert asyncio.run(take_two()) == [TextDelta("more "), TextDelta("more ")]
     assert provider.closed.wait(timeout=5)
+    assert provider.produced < provider.length / 2  # stopped, not drained
 
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -618,3 +626,21 @@ def test_reset_providers_forgets_built_instances(settings: Any) -> None:
     assert get_provider("mock") is before
     reset_providers()
     assert get_provider("mock") is not before
+
+
+def test_unregister_provider_falls_back_to_settings(settings: Any) -> None:
+    settings.SESSIONS_APP = {"PROVIDERS": {"mock": {}}}
+    replacement = MockProvider(response_pattern="replaced")
+    register_provider("mock", replacement)
+    unregister_provider("mock")
+    rebuilt = get_provider("mock")
+    assert rebuilt is not replacement
+    assert rebuilt.complete(make_request("x")).text == "Mock response to: x"
+
+
+def test_backend_rejecting_its_options_is_a_configuration_error(settings: Any) -> None:
+    settings.SESSIONS_APP = {
+        "PROVIDERS": {"odd": {"BACKEND": "sessions_app.providers.base.ChatMessage"}},
+    }
+    with pytest.raises(ConfigurationError, match="Invalid options"):
+        get_provider("odd")

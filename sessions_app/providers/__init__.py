@@ -13,6 +13,7 @@ from sessions_app.providers.registry import (
     get_provider,
     register_provider,
     reset_providers,
+    unregister_provider,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "get_provider",
     "register_provider",
     "reset_providers",
+    "unregister_provider",
 ]

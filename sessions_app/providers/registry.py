@@ -29,6 +29,13 @@ def register_provider(
     return provider
 
 
+def unregister_provider(name: str) -> None:
+    """Undo ``register_provider``; a provider from settings is rebuilt on next use."""
+    with _lock:
+        _registered.pop(name, None)
+        _instances.pop(name, None)
+
+
 def _build(name: str) -> Provider:
     backend = app_settings.provider_backend(name)
     if backend is None:
@@ -40,7 +47,10 @@ def _build(name: str) -> Provider:
         cls = import_string(backend)
     except ImportError as exc:
         raise ConfigurationError(f"Provider backend {backend!r} cannot be imported.") from exc
-    return cls(name=name, **options, **extra)
+    try:
+        return cls(name=name, **options, **extra)
+    except TypeError as exc:
+        raise ConfigurationError(f"Invalid options for provider {name!r}: {exc}") from exc
 
 
 def get_provider(name: str | None = None) -> Provider:
