@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.db.models import QuerySet
+
 from sessions_app import grid
 from sessions_app.asyncutils import async_twin
 from sessions_app.conf import app_settings
@@ -52,6 +54,9 @@ class SessionManager:
 
     def _handle(self, session: Session, key: str | None = None) -> ConversationSession:
         return ConversationSession(self, session, key)
+
+    def _handles(self, found: QuerySet[Session], limit: int | None) -> list[ConversationSession]:
+        return [self._handle(s) for s in (found[:limit] if limit else found)]
 
     def _find(self, session_id: Any) -> Session | None:
         return find_session(self.sandbox, session_id)
@@ -99,7 +104,7 @@ class SessionManager:
     ) -> list[ConversationSession]:
         """A user's sessions, newest first; ``user_id`` is the external id or a Django user."""
         found = search(self.sandbox, user_id=user_id, status=status, since=since)
-        return [self._handle(s) for s in (found[:limit] if limit else found)]
+        return self._handles(found, limit)
 
     def search_sessions(
         self,
@@ -124,7 +129,7 @@ class SessionManager:
             query=query,
             since=since,
         )
-        return [self._handle(s) for s in (found[:limit] if limit else found)]
+        return self._handles(found, limit)
 
     def delete_session(self, session_id: Any, hard: bool = False) -> bool:
         """Delete (soft by default: status ``deleted``, purged later). False if not found."""

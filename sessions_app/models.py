@@ -186,6 +186,14 @@ class Message(models.Model):
     def token_count(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    @property
+    def message_id(self) -> str:
+        return str(self.pk)
+
+    @property
+    def timestamp(self) -> Any:
+        return self.created_at
+
 
 class Context(models.Model):
     """The versioned context of a session; every change raises ``version``."""

@@ -329,3 +329,13 @@ def test_async_stream_stopped_early_stores_what_was_generated(conversation):
     first = async_to_sync(scenario)()
     reply = Message.objects.get(role="assistant")
     assert (reply.status, reply.content) == ("incomplete", first.text)
+
+
+def test_package_exports_and_reference_message_fields(conversation):
+    from sessions_app import SessionConfig, SessionManager
+
+    assert SessionManager is type(conversation.manager)
+    reply = conversation.send_message("hi")
+    assert reply.message_id == str(reply.id) and reply.timestamp == reply.created_at
+    assert reply.token_count == reply.input_tokens + reply.output_tokens
+    assert SessionConfig(max_messages=5).max_messages == 5
