@@ -101,7 +101,10 @@ class Session(models.Model):
                 fields=["sandbox", "external_user_id", "-created_at"], name="sa_sess_ext_user"
             ),
             models.Index(fields=["sandbox", "user", "-created_at"], name="sa_sess_user"),
+            models.Index(fields=["sandbox", "-created_at"], name="sa_sess_recent"),
             models.Index(fields=["sandbox", "status", "-created_at"], name="sa_sess_status"),
+            models.Index(fields=["sandbox", "provider", "model"], name="sa_sess_provider"),
+            models.Index(fields=["sandbox", "expires_at"], name="sa_sess_sbx_expires"),
             models.Index(fields=["sandbox", "last_activity"], name="sa_sess_activity"),
             models.Index(fields=["expires_at"], name="sa_sess_expires"),
             models.Index(fields=["status", "last_activity"], name="sa_sess_lifecycle"),
