@@ -2,6 +2,10 @@
 
 Every call is guarded: when the cache is down, reads miss, writes are skipped,
 a warning is logged and the database answers instead.
+
+Writers replace an entry with a short-lived tombstone instead of deleting it,
+and readers fill a miss with ``add``: a reader that loaded the row before a
+concurrent write can then never put the old row back.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from sessions_app.conf import app_settings
 logger = logging.getLogger("sessions_app.cache")
 
 PREFIX = "sessions_app:s:"
+TOMBSTONE = "sessions_app:invalidated"
+TOMBSTONE_TIMEOUT = 2
 
 
 def get_cache() -> BaseCache | None:
@@ -27,37 +33,30 @@ def snapshot_key(session_id: Any) -> str:
     return f"{PREFIX}{session_id}"
 
 
+def _guarded(operation: str, call: Any, *args: Any) -> Any:
+    cache = get_cache()
+    if cache is None:
+        return None
+    try:
+        return getattr(cache, call)(*args)
+    except Exception as exc:
+        logger.warning("Session cache %s failed, the database answers instead: %s", operation, exc)
+        return None
+
+
 def cache_get(key: str) -> Any:
-    cache = get_cache()
-    if cache is None:
-        return None
-    try:
-        return cache.get(key)
-    except Exception as exc:
-        logger.warning("Session cache read failed, using the database: %s", exc)
-        return None
+    """The cached value; ``None`` for a miss, a tombstone or an unreachable cache."""
+    value = _guarded("read", "get", key)
+    return None if value == TOMBSTONE else value
 
 
-def cache_set(key: str, value: Any, timeout: float | None = None) -> None:
-    cache = get_cache()
-    if cache is None:
-        return
+def cache_add(key: str, value: Any, timeout: float | None = None) -> None:
+    """Store ``value`` unless the key holds anything (a newer value or a tombstone)."""
     timeout = app_settings.CACHE_TIMEOUT if timeout is None else timeout
-    try:
-        cache.set(key, value, max(1, int(timeout)))
-    except Exception as exc:
-        logger.warning("Session cache write failed: %s", exc)
-
-
-def cache_delete_many(keys: list[str]) -> None:
-    cache = get_cache()
-    if cache is None or not keys:
-        return
-    try:
-        cache.delete_many(keys)
-    except Exception as exc:
-        logger.warning("Session cache delete failed: %s", exc)
+    _guarded("write", "add", key, value, max(1, int(timeout)))
 
 
 def invalidate(*session_ids: Any) -> None:
-    cache_delete_many([snapshot_key(sid) for sid in session_ids])
+    if session_ids:
+        keys = {snapshot_key(sid): TOMBSTONE for sid in session_ids}
+        _guarded("invalidation", "set_many", keys, TOMBSTONE_TIMEOUT)

@@ -119,8 +119,13 @@ class ConversationSession:
             self.record, self.manager.pipeline, content=content, metadata=metadata
         )
         yield turn.message
-        async for event in messages.astream_turn(turn):
-            yield event
+        stream = messages.astream_turn(turn)
+        try:
+            async for event in stream:
+                yield event
+        finally:
+            # Close the inner stream now, so an early exit stores the partial reply.
+            await stream.aclose()
 
     def send_system_message(self, content: str, metadata: dict[str, Any] | None = None) -> Message:
         return self.send_message(content, role=MessageRole.SYSTEM, metadata=metadata)

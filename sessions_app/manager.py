@@ -10,18 +10,18 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from sessions_app import grid
+from sessions_app import grid, validation
 from sessions_app.asyncutils import async_twin
 from sessions_app.conf import app_settings
+from sessions_app.exceptions import ValidationError
 from sessions_app.handle import ConversationSession
 from sessions_app.models import Sandbox, Session
 from sessions_app.pipeline import LifecycleEvent, MessageMiddleware, Pipeline, get_default_pipeline
 from sessions_app.pipeline.hooks import Hook
 from sessions_app.services import analytics, export, health, lifecycle, sessions, ttl
-from sessions_app.services.sandboxes import get_or_create_sandbox
+from sessions_app.services.sandboxes import clean_sandbox_id, find_sandbox, get_or_create_sandbox
 from sessions_app.services.selectors import (
     find_session,
-    live_sessions,
     owner_filter,
     parse_session_id,
     search,
@@ -35,11 +35,12 @@ class SessionManager:
     """Sessions of one sandbox: conversations, TTL sessions and grid paths.
 
     Two managers of different sandboxes never see each other's sessions,
-    even for the same user id.
+    even for the same user id. Only creating a session creates its sandbox;
+    every other method treats a sandbox that does not exist yet as empty.
     """
 
     def __init__(self, sandbox_id: str | None = None, *, pipeline: Pipeline | None = None):
-        self.sandbox_id = sandbox_id or app_settings.DEFAULT_SANDBOX
+        self.sandbox_id = clean_sandbox_id(sandbox_id or app_settings.DEFAULT_SANDBOX)
         self.pipeline = pipeline if pipeline is not None else get_default_pipeline().copy()
         self._sandbox: Sandbox | None = None
 
@@ -47,7 +48,13 @@ class SessionManager:
         return f"<SessionManager sandbox={self.sandbox_id!r}>"
 
     @property
-    def sandbox(self) -> Sandbox:
+    def sandbox(self) -> Sandbox | None:
+        """The sandbox row, or ``None`` while no session was ever created in it."""
+        if self._sandbox is None:
+            self._sandbox = find_sandbox(self.sandbox_id)
+        return self._sandbox
+
+    def _sandbox_for_writing(self) -> Sandbox:
         if self._sandbox is None:
             self._sandbox = get_or_create_sandbox(self.sandbox_id)
         return self._sandbox
@@ -55,11 +62,18 @@ class SessionManager:
     def _handle(self, session: Session, key: str | None = None) -> ConversationSession:
         return ConversationSession(self, session, key)
 
-    def _handles(self, found: QuerySet[Session], limit: int | None) -> list[ConversationSession]:
-        return [self._handle(s) for s in (found[:limit] if limit else found)]
+    def _handles(self, found: QuerySet[Session], limit: Any) -> list[ConversationSession]:
+        limit = validation.limit(limit)
+        return [self._handle(s) for s in (found if limit is None else found[:limit])]
 
     def _find(self, session_id: Any) -> Session | None:
         return find_session(self.sandbox, session_id)
+
+    def _all_sessions(self) -> QuerySet[Session]:
+        """Every session of the sandbox, including deleted and expired ones."""
+        return (
+            Session.objects.filter(sandbox=self.sandbox) if self.sandbox else Session.objects.none()
+        )
 
     # Conversations ----------------------------------------------------------
 
@@ -73,11 +87,11 @@ class SessionManager:
         *,
         user: Any = None,
         metadata: dict[str, Any] | None = None,
-        ttl_seconds: int | None = None,
+        ttl_seconds: float | None = None,
     ) -> ConversationSession:
         """Create a conversation; ``handle.session_key`` holds its secret key, once."""
         created = sessions.create_session(
-            sandbox=self.sandbox,
+            sandbox=self._sandbox_for_writing(),
             pipeline=self.pipeline,
             user_id=user_id,
             user=user,
@@ -100,9 +114,11 @@ class SessionManager:
         user_id: Any,
         status: str | list[str] | None = None,
         limit: int | None = 50,
-        since: datetime | None = None,
+        since: datetime | str | None = None,
     ) -> list[ConversationSession]:
         """A user's sessions, newest first; ``user_id`` is the external id or a Django user."""
+        if user_id is None:
+            raise ValidationError("user_id is required.")
         found = search(self.sandbox, user_id=user_id, status=status, since=since)
         return self._handles(found, limit)
 
@@ -111,12 +127,12 @@ class SessionManager:
         user_id: Any = None,
         provider: str | None = None,
         status: str | list[str] | None = None,
-        tags: list[str] | None = None,
+        tags: list[str] | str | None = None,
         limit: int | None = 50,
         *,
         model: str | None = None,
         query: str | None = None,
-        since: datetime | None = None,
+        since: datetime | str | None = None,
     ) -> list[ConversationSession]:
         """Sessions matching every filter given; ``tags`` must all be present."""
         found = search(
@@ -151,32 +167,31 @@ class SessionManager:
         self, days: float = 30, status: str | list[str] | None = None
     ) -> int:
         """Soft-delete sessions idle for ``days`` (of ``status`` if given); returns the count."""
-        candidates = lifecycle.inactive(live_sessions(self.sandbox), days)
-        if status:
-            candidates = candidates.filter(
-                status__in=[status] if isinstance(status, str) else status
-            )
+        days = validation.positive_number(days, "days", allow_zero=True, maximum=36_500)
+        candidates = lifecycle.inactive(search(self.sandbox, status=status), days)
         return lifecycle.soft_delete_in_batches(candidates, self.pipeline)
 
     def purge_deleted_sessions(self, older_than_seconds: float | None = None) -> int:
         """Remove soft-deleted sessions for good, with their messages."""
-        return lifecycle.purge_deleted(
-            Session.objects.filter(sandbox=self.sandbox), older_than_seconds
-        )
+        if older_than_seconds is not None:
+            validation.positive_number(older_than_seconds, "older_than_seconds", allow_zero=True)
+        return lifecycle.purge_deleted(self._all_sessions(), older_than_seconds)
 
     def get_analytics(
         self,
-        start_date: date | datetime | None = None,
-        end_date: date | datetime | None = None,
+        start_date: date | datetime | str | None = None,
+        end_date: date | datetime | str | None = None,
         user_id: Any = None,
     ) -> dict[str, Any]:
-        scoped = Session.objects.filter(sandbox=self.sandbox)
+        scoped = self._all_sessions()
         if user_id is not None:
             scoped = scoped.filter(owner_filter(user_id))
-        return {
-            "sandbox_id": self.sandbox_id,
-            **analytics.analytics(scoped, start=start_date, end=end_date),
-        }
+        report = analytics.analytics(
+            scoped,
+            start=validation.moment(start_date, "start_date"),
+            end=validation.moment(end_date, "end_date", end_of_day=True),
+        )
+        return {"sandbox_id": self.sandbox_id, **report}
 
     def export_sessions(self, user_id: Any = None, format: str = "json") -> str:
         """Every live session (of ``user_id``) as JSON documents or a CSV summary."""
@@ -196,23 +211,28 @@ class SessionManager:
 
     def allocate_session(
         self,
-        session_id: Any = None,
         user_id: str | None = None,
         ttl_hours: float | None = None,
         custom_metadata: dict[str, Any] | None = None,
+        *,
+        session_id: Any = None,
     ) -> str:
-        """Return ``session_id`` if it is live here (touching it), else a new session's id.
+        """Create a TTL session and return its id.
 
-        An unknown id is never adopted: a fresh one is issued.
+        Given a ``session_id`` that is live here, touch and return it instead;
+        an unknown id is never adopted: a fresh one is issued.
         """
         if session_id is not None and self.validate_session(session_id):
             return str(parse_session_id(session_id))
+        ttl_seconds = None
+        if ttl_hours is not None:
+            ttl_seconds = validation.positive_number(ttl_hours, "ttl_hours") * HOUR
         created = sessions.create_session(
-            sandbox=self.sandbox,
+            sandbox=self._sandbox_for_writing(),
             pipeline=self.pipeline,
             user_id=user_id,
             metadata=custom_metadata,
-            ttl_seconds=int(ttl_hours * HOUR) if ttl_hours else None,
+            ttl_seconds=ttl_seconds,
             conversational=False,
         )
         return str(created.session.pk)
@@ -236,25 +256,24 @@ class SessionManager:
         return True
 
     def extend_session_ttl(self, session_id: Any, additional_hours: float) -> bool:
+        hours = validation.positive_number(additional_hours, "additional_hours")
         session = self._find(session_id)
         if session is None:
             return False
-        ttl.extend_ttl(session, additional_hours * HOUR)
+        ttl.extend_ttl(session, hours * HOUR)
         return True
 
     def cleanup_expired_sessions(self) -> int:
         """Delete this sandbox's expired sessions in bounded batches; returns how many."""
-        return lifecycle.delete_in_batches(
-            lifecycle.expired(Session.objects.filter(sandbox=self.sandbox))
-        )
+        return lifecycle.delete_in_batches(lifecycle.expired(self._all_sessions()), self.pipeline)
 
     # Grid paths -------------------------------------------------------------
 
     def generate_artifact_key(self, session_id: Any, artifact_id: str) -> str:
-        return grid.artifact_key(self.sandbox_id, str(session_id), artifact_id)
+        return grid.artifact_key(self.sandbox_id, session_id, artifact_id)
 
     def get_canonical_prefix(self, session_id: Any) -> str:
-        return grid.session_prefix(self.sandbox_id, str(session_id))
+        return grid.session_prefix(self.sandbox_id, session_id)
 
     def get_session_prefix_pattern(self) -> str:
         return grid.sandbox_prefix(self.sandbox_id)

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -51,6 +52,15 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 WRITABLE_STATUSES = (SessionStatus.ACTIVE, SessionStatus.IDLE, SessionStatus.ERROR)
 
 
+COUNTER_FIELDS = frozenset(
+    {
+        "last_seq", "pending_replies", "message_count", "user_message_count",
+        "assistant_message_count", "system_message_count", "input_tokens", "output_tokens",
+        "provider_calls", "provider_errors", "total_response_time_ms", "estimated_cost",
+    }
+)
+
+
 class Session(models.Model):
     """One session: an HTTP session, a TTL session, or a conversation (it has messages)."""
 
@@ -72,17 +82,23 @@ class Session(models.Model):
     model = models.CharField(max_length=100, blank=True, default="")
     name = models.CharField(max_length=200, blank=True, default="")
     description = models.TextField(blank=True, default="")
-    config = models.JSONField(default=dict, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     session_data = models.TextField(blank=True, default="", editable=False)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     last_activity = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    max_messages = models.PositiveIntegerField(
+        null=True, blank=True, help_text="From SessionConfig; a column so appends check it in SQL."
+    )
 
     # Denormalised counters, kept exact with F() updates so analytics never scan messages.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    # User messages whose reply is still being generated; each holds a slot under max_messages.
+    pending_replies = models.PositiveIntegerField(default=0, editable=False)
     message_count = models.PositiveIntegerField(default=0)
     user_message_count = models.PositiveIntegerField(default=0)
     assistant_message_count = models.PositiveIntegerField(default=0)
@@ -113,6 +129,20 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return self.name or str(self.id)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saving a loaded session never writes its counters back.
+
+        Counters change only through ``F()`` updates; writing a stale copy
+        would undo concurrent appends (and reuse sequence numbers).
+        """
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in COUNTER_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def tags(self) -> list[str]:
@@ -164,9 +194,9 @@ class Message(models.Model):
     role = models.CharField(max_length=16, choices=MessageRole.choices)
     content = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
-    provider_metadata = models.JSONField(default=dict, blank=True)
+    provider_metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     processing_time_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -175,7 +205,7 @@ class Message(models.Model):
     )
 
     class Meta:
-        ordering = ["session", "seq"]
+        ordering = ["seq"]
         constraints = [models.UniqueConstraint(fields=["session", "seq"], name="sa_msg_unique_seq")]
         indexes = [
             models.Index(fields=["session", "role", "seq"], name="sa_msg_role"),
@@ -206,10 +236,10 @@ class Context(models.Model):
     session = models.OneToOneField(
         Session, on_delete=models.CASCADE, primary_key=True, related_name="context"
     )
-    user_context = models.JSONField(default=dict, blank=True)
-    conversation_context = models.JSONField(default=dict, blank=True)
-    provider_context = models.JSONField(default=dict, blank=True)
-    system_context = models.JSONField(default=dict, blank=True)
+    user_context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    conversation_context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    provider_context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    system_context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -1,11 +1,15 @@
-"""Receivers wired at start-up: reset cached objects built from settings."""
+"""Receivers wired at start-up."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.signals import setting_changed
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+
+from sessions_app import cache
+from sessions_app.models import Session
 
 
 @receiver(setting_changed)
@@ -16,3 +20,16 @@ def _reset_on_settings_change(*, setting: str, **kwargs: Any) -> None:
 
         reset_providers()
         reset_default_pipeline()
+
+
+@receiver(post_save, sender=Session)
+def _invalidate_on_save(*, instance: Session, created: bool, **kwargs: Any) -> None:
+    # Saves outside the services (the admin, application code) must not leave a stale entry.
+    if not created:
+        cache.invalidate(instance.pk)
+
+
+@receiver(post_delete, sender=Session)
+def _invalidate_on_delete(*, instance: Session, **kwargs: Any) -> None:
+    # Also runs for queryset deletes and cascades (e.g. deleting the user).
+    cache.invalidate(instance.pk)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from sessions_app.exceptions import ConfigurationError
+from sessions_app.exceptions import ConfigurationError, ValidationError
+from sessions_app.validation import json_object
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
-# Name, description and tags are columns of Session; the rest lives in Session.config.
-COLUMN_FIELDS = ("name", "description", "tags")
+# These are columns of Session (max_messages so appends can check it in SQL);
+# the rest lives in Session.config.
+COLUMN_FIELDS = ("name", "description", "tags", "max_messages")
 
 
 def _positive_or_none(name: str, value: Any) -> None:
@@ -26,8 +28,8 @@ def clean_tags(tags: Any) -> list[str]:
     cleaned = sorted({t.strip() for t in tags if t.strip()})
     if len(cleaned) > MAX_TAGS:
         raise ConfigurationError(f"At most {MAX_TAGS} tags are allowed.")
-    if any(len(t) > MAX_TAG_LENGTH for t in cleaned):
-        raise ConfigurationError(f"A tag is at most {MAX_TAG_LENGTH} characters.")
+    if any(len(t) > MAX_TAG_LENGTH or "\x00" in t for t in cleaned):
+        raise ConfigurationError(f"A tag is at most {MAX_TAG_LENGTH} printable characters.")
     return cleaned
 
 
@@ -48,9 +50,9 @@ class SessionConfig:
         self.validate()
 
     def validate(self) -> None:
-        if not isinstance(self.name, str) or len(self.name) > 200:
+        if not isinstance(self.name, str) or len(self.name) > 200 or "\x00" in self.name:
             raise ConfigurationError("name must be a string of at most 200 characters.")
-        if not isinstance(self.description, str):
+        if not isinstance(self.description, str) or "\x00" in self.description:
             raise ConfigurationError("description must be a string.")
         self.tags = clean_tags(self.tags)
         for name in (
@@ -62,11 +64,15 @@ class SessionConfig:
         ):
             _positive_or_none(name, getattr(self, name))
         for name in ("provider_config", "custom_settings"):
-            if not isinstance(getattr(self, name), dict):
-                raise ConfigurationError(f"{name} must be an object.")
+            try:
+                json_object(getattr(self, name), name)
+            except ValidationError as exc:
+                raise ConfigurationError(exc.message) from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SessionConfig:
+        if data is not None and not isinstance(data, dict):
+            raise ConfigurationError("session_config must be an object or a SessionConfig.")
         data = dict(data or {})
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
@@ -85,6 +91,8 @@ class SessionConfig:
         return {k: v for k, v in self.to_dict().items() if k not in COLUMN_FIELDS}
 
     def merged(self, changes: dict[str, Any]) -> SessionConfig:
+        if not isinstance(changes, dict):
+            raise ConfigurationError("config changes must be an object.")
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise ConfigurationError(f"Unknown config fields: {', '.join(sorted(unknown))}.")

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.module_loading import import_string
 
 from sessions_app.conf import app_settings
-from sessions_app.exceptions import ConfigurationError
+from sessions_app.exceptions import ConfigurationError, MiddlewareError, SessionError
 from sessions_app.pipeline.base import MessageMiddleware, PipelineMessage
 from sessions_app.pipeline.hooks import (
     Hook,
@@ -41,7 +41,15 @@ class Pipeline:
 
     def run(self, message: PipelineMessage) -> PipelineMessage:
         for middleware in self.middleware:
-            message = middleware.process(message)
+            try:
+                message = middleware.process(message)
+            except SessionError:
+                raise
+            except Exception as exc:
+                raise MiddlewareError(
+                    f"{type(middleware).__name__} failed: {type(exc).__name__}",
+                    session_id=message.session_id,
+                ) from exc
         return message
 
     def fire(self, event: LifecycleEvent, **data: Any) -> None:

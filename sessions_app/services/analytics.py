@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
 
 from sessions_app.models import Session, SessionStatus
 
@@ -55,12 +54,6 @@ def session_metrics(session: Session) -> dict[str, Any]:
     }
 
 
-def _as_datetime(value: date | datetime | None, *, end: bool = False) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return timezone.make_aware(datetime.combine(value, time.max if end else time.min))
-
-
 def _usage(sessions: QuerySet[Session], field: str) -> dict[str, int]:
     rows = sessions.exclude(**{field: ""}).values(field).annotate(n=Count("pk")).order_by("-n")
     return {row[field]: row["n"] for row in rows}
@@ -69,15 +62,14 @@ def _usage(sessions: QuerySet[Session], field: str) -> dict[str, int]:
 def analytics(
     sessions: QuerySet[Session],
     *,
-    start: date | datetime | None = None,
-    end: date | datetime | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> dict[str, Any]:
     """Totals over sessions created in [start, end], with a daily series."""
-    start_dt, end_dt = _as_datetime(start), _as_datetime(end, end=True)
-    if start_dt:
-        sessions = sessions.filter(created_at__gte=start_dt)
-    if end_dt:
-        sessions = sessions.filter(created_at__lte=end_dt)
+    if start:
+        sessions = sessions.filter(created_at__gte=start)
+    if end:
+        sessions = sessions.filter(created_at__lte=end)
     totals = sessions.aggregate(
         total_sessions=Count("pk"),
         active_sessions=Count("pk", filter=Q(status=SessionStatus.ACTIVE)),
@@ -99,7 +91,7 @@ def analytics(
     total = totals["total_sessions"]
     calls, errors = totals["provider_calls"], totals["provider_errors"]
     return {
-        "period": {"start": start_dt, "end": end_dt},
+        "period": {"start": start, "end": end},
         "total_sessions": total,
         "active_sessions": totals["active_sessions"],
         "sessions_by_status": _usage(sessions, "status"),

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 
 from sessions_app.models import WRITABLE_STATUSES, Message, Session, SessionStatus
 from sessions_app.services.selectors import not_expired
@@ -23,17 +24,23 @@ from sessions_app.services.selectors import not_expired
 
 @dataclass(frozen=True)
 class Append:
+    """One message to append, with what it changes on its session.
+
+    With ``reserve`` set (a new user or system message), the append is refused
+    unless the session is writable, not expired, and has room for ``reserve``
+    messages under ``max_messages`` counting replies still pending. Without it
+    (a reply completing a turn already accepted), the session only has to exist.
+    """
+
     message: Message  # unsaved; ``seq`` is filled in when the append succeeds
     increments: dict[str, int | Decimal]  # Session counter field → amount to add
     now: datetime
-    max_count: int | None = None  # refuse unless the session has at most this many messages
+    reserve: int | None = None
+    pending: int = 0  # change of ``pending_replies``: +1 for a user message, -1 for its reply
 
 
 def append(op: Append) -> bool:
-    """Store ``op.message``; False (nothing written) when the guard refuses the session.
-
-    The guard: the session is writable, not expired, and within ``max_count``.
-    """
+    """Store ``op.message``; False (nothing written) when the guard refuses the session."""
     alias = router.db_for_write(Message)
     connection = connections[alias]
     stored = (
@@ -47,14 +54,25 @@ def append(op: Append) -> bool:
     return stored
 
 
+def _guard(op: Append) -> Q:
+    guard = Q(pk=op.message.session_id)
+    if op.reserve is not None:
+        room = Q(max_messages__isnull=True) | Q(
+            max_messages__gte=F("message_count") + F("pending_replies") + op.reserve
+        )
+        guard &= Q(status__in=WRITABLE_STATUSES) & not_expired(op.now) & room
+    return guard
+
+
 def _append_in_a_transaction(op: Append, alias: str) -> bool:
-    guard = Q(pk=op.message.session_id, status__in=WRITABLE_STATUSES) & not_expired(op.now)
-    if op.max_count is not None:
-        guard &= Q(message_count__lte=op.max_count)
     changes: dict[str, Any] = {name: F(name) + amount for name, amount in op.increments.items()}
+    if op.pending:
+        changes["pending_replies"] = Greatest(F("pending_replies") + op.pending, Value(0))
+    if op.reserve is not None:  # a new message wakes an idle session; a reply changes no status
+        changes["status"] = SessionStatus.ACTIVE
     with transaction.atomic(using=alias):
-        updated = Session.objects.using(alias).filter(guard).update(
-            **changes, last_activity=op.now, status=SessionStatus.ACTIVE
+        updated = (
+            Session.objects.using(alias).filter(_guard(op)).update(**changes, last_activity=op.now)
         )
         if not updated:
             return False
@@ -68,51 +86,52 @@ def _append_in_a_transaction(op: Append, alias: str) -> bool:
     return True
 
 
-def _column(model: type, name: str, connection: BaseDatabaseWrapper) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
-def _prep(model: type, name: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
-    return model._meta.get_field(name).get_db_prep_save(value, connection)
-
-
 def _append_in_one_statement(op: Append, connection: BaseDatabaseWrapper) -> bool:
-    def scol(name: str) -> str:
-        return _column(Session, name, connection)
+    def col(model: type, name: str) -> str:
+        return connection.ops.quote_name(model._meta.get_field(name).column)
 
-    sets = [f"{scol(name)} = {scol(name)} + %s" for name in op.increments]
-    sets += [f"{scol('last_activity')} = %s", f"{scol('status')} = %s"]
-    set_params: list[Any] = [*op.increments.values()]
-    set_params += [_prep(Session, "last_activity", op.now, connection), SessionStatus.ACTIVE]
+    def prep(name: str, value: Any) -> Any:
+        return Session._meta.get_field(name).get_db_prep_save(value, connection)
 
-    statuses = ", ".join(["%s"] * len(WRITABLE_STATUSES))
-    where = (
-        f"{scol('id')} = %s AND {scol('status')} IN ({statuses}) "
-        f"AND ({scol('expires_at')} IS NULL OR {scol('expires_at')} > %s)"
-    )
-    where_params: list[Any] = [
-        _prep(Session, "id", op.message.session_id, connection),
-        *WRITABLE_STATUSES,
-        _prep(Session, "expires_at", op.now, connection),
-    ]
-    if op.max_count is not None:
-        where += f" AND {scol('message_count')} <= %s"
-        where_params.append(op.max_count)
+    sets = [f"{col(Session, name)} = {col(Session, name)} + %s" for name in op.increments]
+    params: list[Any] = [*op.increments.values()]
+    if op.pending:
+        pending = col(Session, "pending_replies")
+        sets.append(f"{pending} = GREATEST({pending} + %s, 0)")
+        params.append(op.pending)
+    sets.append(f"{col(Session, 'last_activity')} = %s")
+    params.append(prep("last_activity", op.now))
+    if op.reserve is not None:
+        sets.append(f"{col(Session, 'status')} = %s")
+        params.append(SessionStatus.ACTIVE)
+
+    where = f"{col(Session, 'id')} = %s"
+    params.append(prep("id", op.message.session_id))
+    if op.reserve is not None:
+        statuses = ", ".join(["%s"] * len(WRITABLE_STATUSES))
+        expires, limit = col(Session, "expires_at"), col(Session, "max_messages")
+        used = f"{col(Session, 'message_count')} + {col(Session, 'pending_replies')} + %s"
+        where += (
+            f" AND {col(Session, 'status')} IN ({statuses})"
+            f" AND ({expires} IS NULL OR {expires} > %s)"
+            f" AND ({limit} IS NULL OR {used} <= {limit})"
+        )
+        params += [*WRITABLE_STATUSES, prep("expires_at", op.now), op.reserve]
 
     fields = [f for f in Message._meta.concrete_fields if f.name not in ("session", "seq")]
-    columns = [connection.ops.quote_name(f.column) for f in fields]
-    values = [f.get_db_prep_save(getattr(op.message, f.attname), connection) for f in fields]
-    session_fk = _column(Message, "session", connection)
-    seq = _column(Message, "seq", connection)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    params += [f.get_db_prep_save(getattr(op.message, f.attname), connection) for f in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
     sql = (
         f"WITH counted AS (UPDATE {Session._meta.db_table} SET {', '.join(sets)} "
-        f"WHERE {where} RETURNING {scol('id')} AS sid, {scol('last_seq')} AS next_seq) "
-        f"INSERT INTO {Message._meta.db_table} ({', '.join(columns)}, {session_fk}, {seq}) "
-        f"SELECT {', '.join(['%s'] * len(values))}, sid, next_seq FROM counted "
-        f"RETURNING {seq}"
+        f"WHERE {where} RETURNING {col(Session, 'id')} AS sid, "
+        f"{col(Session, 'last_seq')} AS next_seq) "
+        f"INSERT INTO {Message._meta.db_table} ({columns}, {col(Message, 'session')}, "
+        f"{col(Message, 'seq')}) SELECT {placeholders}, sid, next_seq FROM counted "
+        f"RETURNING {col(Message, 'seq')}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*set_params, *where_params, *values])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False

@@ -13,7 +13,8 @@ from sessions_app.dotpath import expand_dotted, get_path, merge_patch
 from sessions_app.exceptions import ContextConflictError, StorageError, ValidationError
 from sessions_app.models import Context, Session
 from sessions_app.pipeline import LifecycleEvent, Pipeline
-from sessions_app.services.sessions import require_writable
+from sessions_app.services.sessions import lock_writable
+from sessions_app.validation import json_object
 
 DEFAULT_SECTION = "conversation_context"
 MAX_ATTEMPTS = 20
@@ -57,13 +58,15 @@ def get_context(session: Session) -> ContextSnapshot:
     return ContextSnapshot.of(context)
 
 
-def _by_section(updates: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _by_section(updates: dict[str, Any], session_id: Any) -> dict[str, dict[str, Any]]:
     """Route each update to a section; keys that name none go to the conversation."""
+    if not all(isinstance(key, str) and key.strip(".") for key in updates):
+        raise ValidationError("Context keys must be non-empty strings.", session_id=session_id)
     routed: dict[str, dict[str, Any]] = {}
     for key, value in expand_dotted(updates).items():
         if key in Context.SECTIONS:
             if not isinstance(value, dict):
-                raise ValidationError(f"{key} must be an object.")
+                raise ValidationError(f"{key} must be an object.", session_id=session_id)
             routed.setdefault(key, {}).update(value)
         else:
             routed.setdefault(DEFAULT_SECTION, {})[key] = value
@@ -79,17 +82,18 @@ def update_context(
 ) -> ContextSnapshot:
     """Deep-merge ``updates`` (JSON merge patch; dotted keys allowed) and raise the version.
 
-    Concurrent updates never lose a write: the row is locked where the
-    database can, and the write is a compare-and-swap on the version.
+    Concurrent updates never lose a write: the session row is locked (which
+    also re-checks that the session is writable), and the write is a
+    compare-and-swap on the version.
     """
     if not isinstance(updates, dict):
         raise ValidationError("Context updates must be an object.", session_id=session.pk)
-    require_writable(session)
-    routed = _by_section(updates)
-    Context.objects.get_or_create(session_id=session.pk)
+    json_object(updates, "context", session_id=session.pk)
+    routed = _by_section(updates, session.pk)
     for _ in range(MAX_ATTEMPTS):
         with transaction.atomic():
-            context = Context.objects.select_for_update().get(session_id=session.pk)
+            lock_writable(session.pk)
+            context, _ = Context.objects.get_or_create(session_id=session.pk)
             if expected_version is not None and context.version != expected_version:
                 raise ContextConflictError(
                     f"Context is at version {context.version}, not {expected_version}.",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -15,33 +16,50 @@ from sessions_app.models import Session, SessionStatus
 from sessions_app.pipeline import LifecycleEvent, Pipeline
 
 
-def _batches(sessions: QuerySet[Session]) -> Iterator[list]:
+def _in_batches(sessions: QuerySet[Session], apply: Callable[[QuerySet[Session]], int]) -> int:
+    """Apply ``apply`` to ``sessions`` batch by batch; rows that stop matching are left alone."""
     size = app_settings.CLEANUP_BATCH_SIZE
-    while ids := list(sessions.values_list("pk", flat=True)[:size]):
-        yield ids
-        if len(ids) < size:
-            return
-
-
-def delete_in_batches(sessions: QuerySet[Session]) -> int:
-    """Hard-delete ``sessions`` (and their messages and context) batch by batch."""
     total = 0
-    for ids in _batches(sessions):
-        with transaction.atomic():
-            total += Session.objects.filter(pk__in=ids).delete()[1].get(Session._meta.label, 0)
-        cache.invalidate(*ids)
+    while ids := list(sessions.values_list("pk", flat=True)[:size]):
+        done = apply(sessions.filter(pk__in=ids))
+        total += done
+        if len(ids) < size or not done:
+            break
     return total
+
+
+def _fire_deleted(pipeline: Pipeline | None, ids: list[Any]) -> None:
+    for pk in ids if pipeline else ():
+        pipeline.fire(LifecycleEvent.SESSION_DELETED, session_id=str(pk), session=None)
+
+
+def delete_in_batches(sessions: QuerySet[Session], pipeline: Pipeline | None = None) -> int:
+    """Hard-delete ``sessions`` with their messages, context and tags, batch by batch."""
+
+    def delete(batch: QuerySet[Session]) -> int:
+        with transaction.atomic():
+            ids = list(batch.select_for_update().values_list("pk", flat=True))
+            deleted = Session.objects.filter(pk__in=ids).delete()[1].get(Session._meta.label, 0)
+        _fire_deleted(pipeline, ids)
+        return deleted
+
+    return _in_batches(sessions, delete)
 
 
 def soft_delete_in_batches(sessions: QuerySet[Session], pipeline: Pipeline) -> int:
-    total = 0
-    pending = sessions.exclude(status=SessionStatus.DELETED)
-    for ids in _batches(pending):
-        total += Session.objects.filter(pk__in=ids).update(status=SessionStatus.DELETED)
+    """Mark ``sessions`` deleted (purged after ``PURGE_AFTER``), batch by batch."""
+
+    def mark(batch: QuerySet[Session]) -> int:
+        with transaction.atomic():
+            ids = list(batch.select_for_update().values_list("pk", flat=True))
+            marked = Session.objects.filter(pk__in=ids).update(
+                status=SessionStatus.DELETED, deleted_at=timezone.now()
+            )
         cache.invalidate(*ids)
-        for pk in ids:
-            pipeline.fire(LifecycleEvent.SESSION_DELETED, session_id=str(pk), session=None)
-    return total
+        _fire_deleted(pipeline, ids)
+        return marked
+
+    return _in_batches(sessions.exclude(status=SessionStatus.DELETED), mark)
 
 
 def expired(sessions: QuerySet[Session]) -> QuerySet[Session]:
@@ -53,9 +71,7 @@ def inactive(sessions: QuerySet[Session], days: float) -> QuerySet[Session]:
 
 
 def purge_deleted(sessions: QuerySet[Session], older_than: float | None = None) -> int:
-    """Remove soft-deleted sessions whose last activity is older than ``older_than`` seconds."""
+    """Remove sessions soft-deleted at least ``older_than`` seconds ago (``PURGE_AFTER``)."""
     seconds = app_settings.PURGE_AFTER if older_than is None else older_than
     cutoff = timezone.now() - timedelta(seconds=seconds)
-    return delete_in_batches(
-        sessions.filter(status=SessionStatus.DELETED, last_activity__lt=cutoff)
-    )
+    return delete_in_batches(sessions.filter(status=SessionStatus.DELETED, deleted_at__lte=cutoff))

@@ -1,7 +1,7 @@
 """Storing messages and running a conversation turn through the provider.
 
-A turn is three short steps: store the user message (one transaction),
-call the provider (no transaction open), store the reply (one transaction).
+A turn is three short steps: store the user message (one statement or one
+short transaction), call the provider (no transaction open), store the reply.
 """
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from sessions_app import cache
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import (
     ContentTooLongError,
@@ -26,10 +26,10 @@ from sessions_app.exceptions import (
     ProviderError,
     SessionError,
     SessionExpiredError,
-    SessionNotFoundError,
     ValidationError,
 )
 from sessions_app.models import (
+    WRITABLE_STATUSES,
     Message,
     MessageRole,
     MessageStatus,
@@ -46,7 +46,9 @@ from sessions_app.providers import (
     get_provider,
 )
 from sessions_app.services.append import Append, append
-from sessions_app.services.sessions import require_writable
+from sessions_app.services.sessions import lock_writable, refusal, require_writable
+from sessions_app.validation import json_object, moment, text
+from sessions_app.validation import limit as valid_limit
 
 ROLE_COUNTERS = {
     MessageRole.USER: "user_message_count",
@@ -68,41 +70,47 @@ class Turn:
     started: float = field(default_factory=time.monotonic)
 
 
-def _validate_input(session: Session, content: Any, role: str, metadata: Any) -> None:
+def _validate_input(session: Session, content: Any, role: Any, metadata: Any) -> None:
     if role not in SENDABLE_ROLES:
         raise ValidationError(
             f"role must be one of {', '.join(SENDABLE_ROLES)}.",
             session_id=session.pk,
             error_code="invalid_role",
         )
-    if not isinstance(content, str) or not content.strip():
-        raise ValidationError("content must be a non-empty string.", session_id=session.pk)
+    text(content, "content", session_id=session.pk)
+    if not content.strip():
+        raise ValidationError("content must not be empty.", session_id=session.pk)
     if len(content) > app_settings.MAX_MESSAGE_CHARS:
         raise ContentTooLongError(
             f"content is longer than {app_settings.MAX_MESSAGE_CHARS} characters.",
             session_id=session.pk,
         )
-    if metadata is not None and not isinstance(metadata, dict):
-        raise ValidationError("metadata must be an object.", session_id=session.pk)
+    if metadata is not None:
+        json_object(metadata, "metadata", session_id=session.pk)
 
 
 def _check_timeout(session: Session) -> None:
     minutes = session.config.get("session_timeout_minutes")
-    if minutes and timezone.now() - session.last_activity > timedelta(minutes=minutes):
-        raise SessionExpiredError("The session timed out from inactivity.", session_id=session.pk)
+    if not minutes:
+        return
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    if session.last_activity < cutoff:
+        # The copy in hand may be old; only the stored activity decides.
+        session.refresh_from_db(fields=["last_activity"])
+        if session.last_activity < cutoff:
+            raise SessionExpiredError(
+                "The session timed out from inactivity.", session_id=session.pk
+            )
 
 
-def _explain_refusal(session_id: Any, slots: int) -> SessionError:
-    """Why the guarded counter update matched no row."""
+def _refusal(session_id: Any, reserve: int) -> SessionError:
+    """Why an append guarded by state, expiry and ``max_messages`` matched no row."""
     session = Session.objects.filter(pk=session_id).first()
-    if session is None or session.status == SessionStatus.DELETED:
-        return SessionNotFoundError(session_id=session_id)
-    if session.is_expired():
-        return SessionExpiredError(session_id=session_id)
-    require_writable(session)
-    limit = session.config.get("max_messages")
+    if session is None or session.status not in WRITABLE_STATUSES or session.is_expired():
+        return refusal(session_id)
     return MessageLimitError(
-        f"The session allows {limit} messages and has {session.message_count}; this needs {slots}.",
+        f"The session allows {session.max_messages} messages and has {session.message_count} "
+        f"(+{session.pending_replies} replies pending); this needs {reserve}.",
         session_id=session_id,
     )
 
@@ -113,22 +121,22 @@ def store_message(
     role: str,
     content: str,
     metadata: dict[str, Any] | None = None,
-    reserve: int = 1,
+    reserve: int | None = 1,
+    pending: int = 0,
     status: str = MessageStatus.COMPLETE,
-    provider_message_id: str = "",
-    provider_metadata: dict[str, Any] | None = None,
-    input_tokens: int = 0,
-    output_tokens: int = 0,
+    completion: Completion | None = None,
     processing_time_ms: int | None = None,
-    provider_call: bool = False,
     cost: float = 0.0,
 ) -> Message:
     """Append a message with the next sequence number and update the counters exactly.
 
-    Refused when the session is not writable, has expired, or has no room for
-    ``reserve`` messages under ``max_messages`` (checked atomically with the append).
+    ``reserve`` is the room needed under ``max_messages`` (checked atomically
+    with the append, with state and expiry); ``None`` for a reply, which only
+    needs its session to exist. ``completion`` carries a reply's usage.
     """
     now = timezone.now()
+    input_tokens = completion.input_tokens if completion else 0
+    output_tokens = completion.output_tokens if completion else 0
     message = Message(
         session_id=session.pk,
         role=role,
@@ -136,8 +144,10 @@ def store_message(
         created_at=now,
         metadata=metadata or {},
         status=status,
-        provider_message_id=provider_message_id,
-        provider_metadata=provider_metadata or {},
+        provider_message_id=completion.provider_message_id if completion else "",
+        provider_metadata=(
+            {"model": completion.model, "state": completion.provider_state} if completion else {}
+        ),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         processing_time_ms=processing_time_ms,
@@ -149,51 +159,36 @@ def store_message(
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
     }
-    if provider_call:
+    if completion is not None:
         increments["provider_calls"] = 1
         increments["total_response_time_ms"] = processing_time_ms or 0
         increments["estimated_cost"] = Decimal(str(round(cost, 6)))
-    limit = session.config.get("max_messages")
-    max_count = limit - reserve if limit and reserve else None
-    if not append(Append(message, increments, now, max_count)):
-        raise _explain_refusal(session.pk, reserve)
-    cache.invalidate(session.pk)
+    if not append(Append(message, increments, now, reserve=reserve, pending=pending)):
+        raise _refusal(session.pk, reserve or 0)
     session.last_activity = now
-    session.status = SessionStatus.ACTIVE
+    if reserve is not None:
+        session.status = SessionStatus.ACTIVE
     return message
 
 
-def record_provider_error(session: Session, pipeline: Pipeline, error: ProviderError) -> None:
-    Session.objects.filter(pk=session.pk).update(
-        provider_calls=F("provider_calls") + 1, provider_errors=F("provider_errors") + 1
-    )
-    error.session_id = str(session.pk)
-    pipeline.fire(LifecycleEvent.ERROR, session_id=str(session.pk), session=session, error=error)
-
-
-def _history(session: Session, limit: int) -> list[Message]:
-    recent = (
-        Message.objects.filter(session=session)
-        .exclude(status=MessageStatus.ERROR)
-        .order_by("-seq")[:limit]
-    )
-    return list(reversed(recent))
+def _history(session: Session) -> tuple[list[Message], list[Message]]:
+    """The most recent system messages and the most recent conversation, each ascending."""
+    limit = app_settings.HISTORY_LIMIT
+    messages = Message.objects.filter(session=session).exclude(status=MessageStatus.ERROR)
+    system = messages.filter(role=MessageRole.SYSTEM).order_by("-seq")[:limit]
+    dialogue = messages.exclude(role=MessageRole.SYSTEM).order_by("-seq")[:limit]
+    return list(reversed(system)), list(reversed(dialogue))
 
 
 def build_request(session: Session, provider: Provider) -> CompletionRequest:
-    history = _history(session, app_settings.HISTORY_LIMIT)
-    system = "\n\n".join(m.content for m in history if m.role == MessageRole.SYSTEM) or None
-    last_reply = next((m for m in reversed(history) if m.role == MessageRole.ASSISTANT), None)
+    system, dialogue = _history(session)
+    last_reply = next((m for m in reversed(dialogue) if m.role == MessageRole.ASSISTANT), None)
     return CompletionRequest(
         model=session.model or provider.default_model,
-        messages=[
-            ChatMessage(role=m.role, content=m.content)
-            for m in history
-            if m.role != MessageRole.SYSTEM
-        ],
-        system=system,
+        messages=[ChatMessage(role=m.role, content=m.content) for m in dialogue],
+        system="\n\n".join(m.content for m in system) or None,
         max_tokens=session.config.get("max_tokens_per_message"),
-        provider_state=(last_reply.provider_metadata.get("state", {}) if last_reply else {}),
+        provider_state=last_reply.provider_metadata.get("state", {}) if last_reply else {},
         options=session.config.get("provider_config") or {},
     )
 
@@ -203,7 +198,7 @@ def accept_message(
     pipeline: Pipeline,
     *,
     content: Any,
-    role: str = MessageRole.USER,
+    role: Any = MessageRole.USER,
     metadata: dict[str, Any] | None = None,
 ) -> Message:
     """Validate, run incoming middleware and store a user or system message."""
@@ -215,10 +210,15 @@ def accept_message(
             session_id=str(session.pk), role=role, content=content, metadata=dict(metadata or {})
         )
     )
-    # A user message reserves room for its reply under max_messages.
-    reserve = 2 if role == MessageRole.USER else 1
+    is_user = role == MessageRole.USER
     message = store_message(
-        session, role=role, content=incoming.content, metadata=incoming.metadata, reserve=reserve
+        session,
+        role=role,
+        content=incoming.content,
+        metadata=incoming.metadata,
+        # A user message holds a slot for its reply until the reply is stored.
+        reserve=2 if is_user else 1,
+        pending=1 if is_user else 0,
     )
     pipeline.fire(LifecycleEvent.MESSAGE_SENT, session_id=str(session.pk), message=message)
     return message
@@ -235,7 +235,11 @@ def start_turn(
 def finish_turn(
     turn: Turn, completion: Completion, *, status: str = MessageStatus.COMPLETE
 ) -> Message:
-    """Run outgoing middleware on the reply and store it with usage and cost."""
+    """Run outgoing middleware on the reply and store it with usage and cost.
+
+    The reply completes a turn that was accepted, so it is stored even if the
+    session was archived or expired while the provider worked.
+    """
     elapsed_ms = int((time.monotonic() - turn.started) * 1000)
     outgoing = turn.pipeline.run(
         PipelineMessage(
@@ -251,14 +255,11 @@ def finish_turn(
         role=MessageRole.ASSISTANT,
         content=outgoing.content,
         metadata=outgoing.metadata,
-        reserve=0,
+        reserve=None,
+        pending=-1,
         status=status,
-        provider_message_id=completion.provider_message_id,
-        provider_metadata={"model": completion.model, "state": completion.provider_state},
-        input_tokens=completion.input_tokens,
-        output_tokens=completion.output_tokens,
+        completion=completion,
         processing_time_ms=elapsed_ms,
-        provider_call=True,
         cost=turn.provider.estimate_cost(
             completion.model, completion.input_tokens, completion.output_tokens
         ),
@@ -270,6 +271,7 @@ def finish_turn(
 
 
 def fail_turn(turn: Turn, exc: Exception) -> ProviderError:
+    """Count the failed call, free the reply's slot, fire the error hook."""
     error = (
         exc
         if isinstance(exc, ProviderError)
@@ -278,7 +280,15 @@ def fail_turn(turn: Turn, exc: Exception) -> ProviderError:
             provider=turn.provider.name,
         )
     )
-    record_provider_error(turn.session, turn.pipeline, error)
+    error.session_id = str(turn.session.pk)
+    Session.objects.filter(pk=turn.session.pk).update(
+        provider_calls=F("provider_calls") + 1,
+        provider_errors=F("provider_errors") + 1,
+        pending_replies=Greatest(F("pending_replies") - 1, 0),
+    )
+    turn.pipeline.fire(
+        LifecycleEvent.ERROR, session_id=str(turn.session.pk), session=turn.session, error=error
+    )
     return error
 
 
@@ -302,6 +312,12 @@ async def acomplete_turn(turn: Turn) -> Message:
     return await sync_to_async(finish_turn)(turn, completion)
 
 
+def _no_completion(turn: Turn) -> ProviderError:
+    return ProviderError(
+        "The provider's stream ended without a reply.", provider=turn.provider.name
+    )
+
+
 def stream_turn(turn: Turn) -> Iterator[TextDelta | Message]:
     """Yield the reply's deltas, then the stored reply.
 
@@ -309,58 +325,72 @@ def stream_turn(turn: Turn) -> Iterator[TextDelta | Message]:
     stored with status ``incomplete``.
     """
     parts: list[str] = []
+    events = turn.provider.stream(turn.request)
+    completion: Completion | None = None
     try:
-        for event in turn.provider.stream(turn.request):
-            if isinstance(event, TextDelta):
+        while completion is None:
+            try:
+                event = next(events)
+            except StopIteration:
+                raise fail_turn(turn, _no_completion(turn)) from None
+            except Exception as exc:
+                raise fail_turn(turn, exc) from exc
+            if isinstance(event, Completion):
+                completion = event
+            else:
                 parts.append(event.text)
                 yield event
-            else:
-                yield finish_turn(turn, event)
-                return
     except GeneratorExit:
         finish_turn(turn, _partial(turn, parts), status=MessageStatus.INCOMPLETE)
         raise
-    except Exception as exc:
-        raise fail_turn(turn, exc) from exc
+    yield finish_turn(turn, completion)
 
 
 async def astream_turn(turn: Turn) -> AsyncIterator[TextDelta | Message]:
     parts: list[str] = []
-    finished = False
+    events = turn.provider.astream(turn.request)
+    completion: Completion | None = None
     try:
-        async for event in turn.provider.astream(turn.request):
-            if isinstance(event, TextDelta):
+        while completion is None:
+            try:
+                event = await events.__anext__()
+            except StopAsyncIteration:
+                raise await sync_to_async(fail_turn)(turn, _no_completion(turn)) from None
+            except Exception as exc:
+                raise await sync_to_async(fail_turn)(turn, exc) from exc
+            if isinstance(event, Completion):
+                completion = event
+            else:
                 parts.append(event.text)
                 yield event
-            else:
-                finished = True
-                yield await sync_to_async(finish_turn)(turn, event)
-                return
-    except Exception as exc:
-        finished = True
-        raise await sync_to_async(fail_turn)(turn, exc) from exc
-    finally:
-        if not finished:
-            await sync_to_async(finish_turn)(
-                turn, _partial(turn, parts), status=MessageStatus.INCOMPLETE
-            )
+    except GeneratorExit:
+        await events.aclose()
+        await sync_to_async(finish_turn)(
+            turn, _partial(turn, parts), status=MessageStatus.INCOMPLETE
+        )
+        raise
+    yield await sync_to_async(finish_turn)(turn, completion)
 
 
 def message_history(
     session: Session,
     *,
-    limit: int | None = None,
-    role: str | None = None,
-    since: datetime | None = None,
+    limit: Any = None,
+    role: Any = None,
+    since: Any = None,
 ) -> QuerySet[Message]:
     """Messages in ascending order; with ``limit``, the most recent ``limit`` of them."""
+    limit = valid_limit(limit)
+    since = moment(since, "since")
     messages = Message.objects.filter(session=session)
-    if limit is not None and limit <= 0:
-        return messages.none()
-    if role:
+    if role is not None:
+        if role not in MessageRole.values:
+            raise ValidationError(f"role must be one of {', '.join(MessageRole.values)}.")
         messages = messages.filter(role=role)
     if since:
         messages = messages.filter(created_at__gte=since)
+    if limit == 0:
+        return messages.none()
     if limit is not None:
         newest = messages.order_by("-seq").values_list("seq", flat=True)[limit - 1 : limit]
         floor = next(iter(newest), None)
@@ -370,12 +400,15 @@ def message_history(
 
 
 def clear_messages(session: Session) -> int:
-    """Delete the history; counters of messages go back to zero, usage totals stay."""
-    require_writable(session)
+    """Delete the history; counters of messages go back to zero, usage totals stay.
+
+    The session row is locked first, so no append can slip between the delete
+    and the counter reset.
+    """
     with transaction.atomic():
+        lock_writable(session.pk)
         deleted, _ = Message.objects.filter(session=session).delete()
         Session.objects.filter(pk=session.pk).update(
             message_count=0, user_message_count=0, assistant_message_count=0, system_message_count=0
         )
-    cache.invalidate(session.pk)
     return deleted

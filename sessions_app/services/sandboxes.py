@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
 
 from sessions_app.exceptions import ConfigurationError
 from sessions_app.models import Sandbox
 
+MAX_SLUG = Sandbox._meta.get_field("slug").max_length
 
-def get_or_create_sandbox(slug: str) -> Sandbox:
+
+def clean_sandbox_id(slug: Any) -> str:
     try:
         validate_slug(slug)
-    except DjangoValidationError as exc:
-        raise ConfigurationError(
-            f"Invalid sandbox id {slug!r}: use letters, digits, - and _."
-        ) from exc
-    sandbox, _ = Sandbox.objects.get_or_create(slug=slug, defaults={"name": slug})
+    except (DjangoValidationError, TypeError):
+        pass
+    else:
+        if len(slug) <= MAX_SLUG:
+            return slug
+    raise ConfigurationError(
+        f"Invalid sandbox id {slug!r}: up to {MAX_SLUG} letters, digits, - and _."
+    )
+
+
+def find_sandbox(slug: str) -> Sandbox | None:
+    return Sandbox.objects.filter(slug=slug).first()
+
+
+def get_or_create_sandbox(slug: str) -> Sandbox:
+    sandbox, _ = Sandbox.objects.get_or_create(slug=clean_sandbox_id(slug), defaults={"name": slug})
     return sandbox

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from sessions_app import validation
 from sessions_app.exceptions import SessionNotFoundError
 from sessions_app.models import Sandbox, Session, SessionStatus
 
@@ -26,8 +27,10 @@ def not_expired(now: datetime | None = None) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=now or timezone.now())
 
 
-def live_sessions(sandbox: Sandbox) -> QuerySet[Session]:
-    """Sessions of ``sandbox`` that are neither deleted nor expired."""
+def live_sessions(sandbox: Sandbox | None) -> QuerySet[Session]:
+    """Sessions of ``sandbox`` that are neither deleted nor expired (none without a sandbox)."""
+    if sandbox is None:
+        return Session.objects.none()
     return (
         Session.objects.filter(sandbox=sandbox)
         .exclude(status=SessionStatus.DELETED)
@@ -35,14 +38,14 @@ def live_sessions(sandbox: Sandbox) -> QuerySet[Session]:
     )
 
 
-def find_session(sandbox: Sandbox, session_id: Any) -> Session | None:
+def find_session(sandbox: Sandbox | None, session_id: Any) -> Session | None:
     pk = parse_session_id(session_id)
     if pk is None:
         return None
     return live_sessions(sandbox).filter(pk=pk).first()
 
 
-def get_session_or_raise(sandbox: Sandbox, session_id: Any) -> Session:
+def get_session_or_raise(sandbox: Sandbox | None, session_id: Any) -> Session:
     session = find_session(sandbox, session_id)
     if session is None:
         raise SessionNotFoundError(session_id=session_id)
@@ -50,16 +53,14 @@ def get_session_or_raise(sandbox: Sandbox, session_id: Any) -> Session:
 
 
 def owner_filter(user_id: Any) -> Q:
-    """A Django user (or its pk as int) matches ``user``; a string matches the external id."""
-    if isinstance(user_id, str):
-        return Q(external_user_id=user_id)
-    if isinstance(user_id, int):
-        return Q(user_id=user_id)
-    return Q(user=user_id)
+    """A Django user matches ``user``; a string (or int) matches the external user id."""
+    if isinstance(user_id, Model):
+        return Q(user=validation.django_user(user_id))
+    return Q(external_user_id=validation.external_user_id(user_id))
 
 
 def search(
-    sandbox: Sandbox,
+    sandbox: Sandbox | None,
     *,
     user_id: Any = None,
     provider: str | None = None,
@@ -70,6 +71,11 @@ def search(
     query: str | None = None,
 ) -> QuerySet[Session]:
     """Live sessions matching every given filter, newest first; tags must all be present."""
+    since = validation.moment(since, "since")
+    if isinstance(tags, str):
+        tags = [tags]
+    if isinstance(status, str):
+        status = [status]
     sessions = live_sessions(sandbox)
     if user_id is not None:
         sessions = sessions.filter(owner_filter(user_id))
@@ -78,7 +84,7 @@ def search(
     if model:
         sessions = sessions.filter(model=model)
     if status:
-        sessions = sessions.filter(status__in=[status] if isinstance(status, str) else status)
+        sessions = sessions.filter(status__in=status)
     for tag in tags or ():
         sessions = sessions.filter(tag_set__name=tag)
     if since:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -11,10 +12,17 @@ from django.utils import timezone
 
 from sessions_app import cache
 from sessions_app.conf import app_settings
-from sessions_app.exceptions import ConfigurationError, SessionNotFoundError, SessionStateError
+from sessions_app.exceptions import (
+    ConfigurationError,
+    SessionError,
+    SessionExpiredError,
+    SessionNotFoundError,
+    SessionStateError,
+)
 from sessions_app.keys import hash_key, new_key
 from sessions_app.models import (
     ALLOWED_TRANSITIONS,
+    WRITABLE_STATUSES,
     Sandbox,
     Session,
     SessionStatus,
@@ -22,8 +30,9 @@ from sessions_app.models import (
 )
 from sessions_app.pipeline import LifecycleEvent, Pipeline
 from sessions_app.providers import get_provider
-from sessions_app.services.selectors import get_session_or_raise
+from sessions_app.services.selectors import not_expired
 from sessions_app.session_config import SessionConfig, clean_tags
+from sessions_app.validation import django_user, external_user_id, json_object, positive_number
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,7 @@ class CreatedSession:
     """A new session with its secret key, which is known only at this moment."""
 
     session: Session
-    session_key: str
+    session_key: str = field(repr=False)
 
 
 def default_ttl_seconds(sandbox: Sandbox) -> int | None:
@@ -53,14 +62,14 @@ def create_session(
     *,
     sandbox: Sandbox,
     pipeline: Pipeline,
-    user_id: str | None = None,
+    user_id: Any = None,
     user: Any = None,
     provider: str | None = None,
     model: str | None = None,
     config: SessionConfig | dict[str, Any] | None = None,
     provider_config: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
-    ttl_seconds: int | None = None,
+    ttl_seconds: float | None = None,
     ip_address: str | None = None,
     user_agent: str = "",
     conversational: bool = True,
@@ -69,10 +78,11 @@ def create_session(
     session_config = SessionConfig.coerce(config)
     if provider_config:
         session_config = session_config.merged({"provider_config": provider_config})
-    if metadata is not None and not isinstance(metadata, dict):
-        raise ConfigurationError("metadata must be an object.")
-    if ttl_seconds is not None and (isinstance(ttl_seconds, bool) or ttl_seconds <= 0):
-        raise ConfigurationError("ttl_seconds must be a positive number.")
+    external_id = external_user_id(user_id) if user_id is not None else ""
+    owner = django_user(user)
+    metadata = json_object(metadata, "metadata") if metadata is not None else {}
+    if ttl_seconds is not None:
+        ttl_seconds = positive_number(ttl_seconds, "ttl_seconds")
     provider_name, model_name = (
         _resolve_provider(sandbox, provider, model) if conversational or provider else ("", "")
     )
@@ -82,14 +92,15 @@ def create_session(
     session = Session(
         key_hash=hash_key(key),
         sandbox=sandbox,
-        user=user,
-        external_user_id=user_id or "",
+        user=owner,
+        external_user_id=external_id,
         provider=provider_name,
         model=model_name,
         name=session_config.name,
         description=session_config.description,
+        max_messages=session_config.max_messages,
         config=session_config.stored(),
-        metadata=metadata or {},
+        metadata=metadata,
         ip_address=ip_address,
         user_agent=(user_agent or "")[:512],
         created_at=now,
@@ -117,83 +128,123 @@ def session_config(session: Session) -> SessionConfig:
             "name": session.name,
             "description": session.description,
             "tags": session.tags,
+            "max_messages": session.max_messages,
         }
     )
 
 
+def refusal(session_id: Any) -> SessionError:
+    """Why a write guarded by "writable and not expired" matched no row."""
+    session = Session.objects.filter(pk=session_id).first()
+    if session is None or session.status == SessionStatus.DELETED:
+        return SessionNotFoundError(session_id=session_id)
+    if session.status == SessionStatus.ARCHIVED:
+        return SessionStateError("The session is archived and read-only.", session_id=session_id)
+    if session.is_expired():
+        return SessionExpiredError(session_id=session_id)
+    return SessionStateError(f"The session is {session.status}.", session_id=session_id)
+
+
 def require_writable(session: Session) -> None:
+    """A cheap early check on the copy in hand; writes re-check in SQL."""
     if session.status == SessionStatus.ARCHIVED:
         raise SessionStateError("The session is archived and read-only.", session_id=session.pk)
     if session.status == SessionStatus.DELETED:
         raise SessionNotFoundError(session_id=session.pk)
 
 
-def update_session(session: Session, **fields: Any) -> Session:
-    """Write ``fields`` to a writable session (guarded against a concurrent archive)."""
-    require_writable(session)
-    updated = (
-        Session.objects.filter(pk=session.pk)
-        .exclude(status__in=[SessionStatus.ARCHIVED, SessionStatus.DELETED])
-        .update(**fields)
+def lock_writable(session_id: Any) -> Session:
+    """Inside a transaction: the fresh row, locked, if it is writable and not expired."""
+    fresh = (
+        Session.objects.select_for_update()
+        .filter(not_expired(), pk=session_id, status__in=WRITABLE_STATUSES)
+        .first()
     )
+    if fresh is None:
+        raise refusal(session_id)
+    return fresh
+
+
+def update_session(session: Session, compute: Callable[[Session], dict[str, Any]]) -> Session:
+    """Apply ``compute(fresh row)``'s field changes to a writable session, under a row lock.
+
+    Merges therefore start from the stored values, not from a copy that may be stale.
+    """
+    with transaction.atomic():
+        fresh = lock_writable(session.pk)
+        changes = compute(fresh)
+        Session.objects.filter(pk=session.pk).update(**changes)
     cache.invalidate(session.pk)
-    if not updated:
-        session.refresh_from_db(fields=["status"])
-        require_writable(session)
-        raise SessionNotFoundError(session_id=session.pk)
-    for name, value in fields.items():
+    for model_field in Session._meta.concrete_fields:
+        setattr(session, model_field.attname, getattr(fresh, model_field.attname))
+    for name, value in changes.items():
         setattr(session, name, value)
     return session
 
 
 def update_config(session: Session, changes: dict[str, Any]) -> SessionConfig:
-    """Validate and apply config changes; name, description and tags are columns."""
-    if not isinstance(changes, dict):
-        raise ConfigurationError("config changes must be an object.")
-    new_config = session_config(session).merged(changes)
-    with transaction.atomic():
-        update_session(
-            session,
-            name=new_config.name,
-            description=new_config.description,
-            config=new_config.stored(),
-        )
+    """Validate and apply config changes; name, description, tags and max_messages are columns."""
+    result: list[SessionConfig] = []
+
+    def compute(fresh: Session) -> dict[str, Any]:
+        new_config = session_config(fresh).merged(changes)
         if "tags" in changes:
-            _write_tags(session, new_config.tags)
-    return new_config
+            _write_tags(fresh, new_config.tags)
+        result.append(new_config)
+        return {
+            "name": new_config.name,
+            "description": new_config.description,
+            "max_messages": new_config.max_messages,
+            "config": new_config.stored(),
+        }
+
+    update_session(session, compute)
+    return result[0]
 
 
 def set_tags(session: Session, tags: list[str]) -> list[str]:
     cleaned = clean_tags(tags)
-    require_writable(session)
-    _write_tags(session, cleaned)
+
+    def write(fresh: Session) -> dict[str, Any]:
+        _write_tags(fresh, cleaned)
+        return {}
+
+    update_session(session, write)
     return cleaned
 
 
-def transition(session: Session, to: str, *, pipeline: Pipeline | None = None) -> Session:
+_EVENTS = {
+    SessionStatus.ARCHIVED: LifecycleEvent.SESSION_ARCHIVED,
+    SessionStatus.DELETED: LifecycleEvent.SESSION_DELETED,
+}
+
+
+def transition(
+    session: Session, to: str, *, pipeline: Pipeline | None = None, **fields: Any
+) -> Session:
     """Move ``session`` to status ``to`` if the transition is allowed (atomically)."""
     current = session.status
     if current == to:
         return session
+    if current == SessionStatus.DELETED:
+        raise SessionNotFoundError(session_id=session.pk)
     if to not in ALLOWED_TRANSITIONS[current]:
         raise SessionStateError(
             f"Cannot move a session from {current} to {to}.",
             session_id=session.pk,
             error_code="invalid_transition",
         )
-    changed = Session.objects.filter(pk=session.pk, status=current).update(status=to)
+    changed = Session.objects.filter(pk=session.pk, status=current).update(status=to, **fields)
     cache.invalidate(session.pk)
     if not changed:
-        session.refresh_from_db(fields=["status"])
-        return transition(session, to, pipeline=pipeline)
+        stored = Session.objects.filter(pk=session.pk).values_list("status", flat=True).first()
+        if stored in (None, SessionStatus.DELETED):
+            raise SessionNotFoundError(session_id=session.pk)
+        session.status = stored
+        return transition(session, to, pipeline=pipeline, **fields)
     session.status = to
-    if pipeline is not None:
-        event = {
-            SessionStatus.ARCHIVED: LifecycleEvent.SESSION_ARCHIVED,
-            SessionStatus.DELETED: LifecycleEvent.SESSION_DELETED,
-        }.get(to)
-        if event:
-            pipeline.fire(event, session_id=str(session.pk), session=session)
+    if pipeline is not None and to in _EVENTS:
+        pipeline.fire(_EVENTS[to], session_id=str(session.pk), session=session)
     return session
 
 
@@ -203,13 +254,10 @@ def archive_session(session: Session, *, pipeline: Pipeline) -> Session:
 
 def delete_session(session: Session, *, pipeline: Pipeline, hard: bool = False) -> None:
     """Soft-delete (status ``deleted``, purged later) or remove the row at once."""
-    if hard:
-        Session.objects.filter(pk=session.pk).delete()
-        cache.invalidate(session.pk)
-        pipeline.fire(LifecycleEvent.SESSION_DELETED, session_id=str(session.pk), session=session)
+    if not hard:
+        transition(session, SessionStatus.DELETED, pipeline=pipeline, deleted_at=timezone.now())
         return
-    transition(session, SessionStatus.DELETED, pipeline=pipeline)
-
-
-def get_session(sandbox: Sandbox, session_id: Any) -> Session:
-    return get_session_or_raise(sandbox, session_id)
+    deleted, _ = Session.objects.filter(pk=session.pk).delete()
+    if not deleted:
+        raise SessionNotFoundError(session_id=session.pk)
+    pipeline.fire(LifecycleEvent.SESSION_DELETED, session_id=str(session.pk), session=session)

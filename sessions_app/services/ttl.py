@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from sessions_app import cache
 from sessions_app.conf import app_settings
-from sessions_app.exceptions import ValidationError
 from sessions_app.models import Sandbox, Session, SessionStatus
 from sessions_app.services.selectors import find_session, parse_session_id
 from sessions_app.services.sessions import update_session
+from sessions_app.validation import json_object, positive_number
 
 
 def _snapshot(session: Session) -> dict[str, Any]:
@@ -43,10 +42,12 @@ def _dt(value: str) -> datetime:
     return parsed
 
 
-def _live_snapshot(sandbox: Sandbox, session_id: Any, now: datetime) -> dict[str, Any] | None:
+def _live_snapshot(
+    sandbox: Sandbox | None, session_id: Any, now: datetime
+) -> dict[str, Any] | None:
     """The cached snapshot, or one read from the database; ``None`` if not live here."""
     pk = parse_session_id(session_id)
-    if pk is None:
+    if pk is None or sandbox is None:
         return None
     key = cache.snapshot_key(pk)
     snapshot = cache.cache_get(key)
@@ -55,7 +56,7 @@ def _live_snapshot(sandbox: Sandbox, session_id: Any, now: datetime) -> dict[str
         if session is None:
             return None
         snapshot = _snapshot(session)
-        cache.cache_set(key, snapshot, _cache_timeout(snapshot, now))
+        cache.cache_add(key, snapshot, _cache_timeout(snapshot, now))
     expired = snapshot["expires_at"] and _dt(snapshot["expires_at"]) <= now
     if (
         snapshot["sandbox_id"] != sandbox.pk
@@ -66,7 +67,7 @@ def _live_snapshot(sandbox: Sandbox, session_id: Any, now: datetime) -> dict[str
     return snapshot
 
 
-def validate_session(sandbox: Sandbox, session_id: Any) -> bool:
+def validate_session(sandbox: Sandbox | None, session_id: Any) -> bool:
     """True when the session exists here and has not expired; touches its activity.
 
     The activity is written at most once per ``TOUCH_INTERVAL``.
@@ -81,17 +82,15 @@ def validate_session(sandbox: Sandbox, session_id: Any) -> bool:
             .exclude(status=SessionStatus.DELETED)
             .update(last_activity=now)
         )
-        if not touched:
-            cache.invalidate(snapshot["id"])
-            return False
-        snapshot["last_activity"] = now.isoformat()
-        cache.cache_set(cache.snapshot_key(snapshot["id"]), snapshot, _cache_timeout(snapshot, now))
+        # Never write back the snapshot read earlier: a concurrent write may be newer.
+        cache.invalidate(snapshot["id"])
+        return bool(touched)
     return True
 
 
-def session_info(sandbox: Sandbox, session_id: Any) -> dict[str, Any] | None:
+def session_info(sandbox: Sandbox | None, session_id: Any) -> dict[str, Any] | None:
     snapshot = _live_snapshot(sandbox, session_id, timezone.now())
-    if snapshot is None:
+    if snapshot is None or sandbox is None:
         return None
     return {
         "session_id": snapshot["id"],
@@ -105,23 +104,26 @@ def session_info(sandbox: Sandbox, session_id: Any) -> dict[str, Any] | None:
     }
 
 
-def update_metadata(session: Session, changes: dict[str, Any], *, merge: bool = True) -> Session:
-    if not isinstance(changes, dict):
-        raise ValidationError("metadata must be an object.", session_id=session.pk)
-    metadata = {**session.metadata, **changes} if merge else dict(changes)
-    return update_session(session, metadata=metadata, last_activity=timezone.now())
-
-
-def extend_ttl(session: Session, seconds: float) -> Session:
-    """Push the expiry later by ``seconds`` (from now when the session has no expiry)."""
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-        raise ValidationError("The extension must be a positive number.", session_id=session.pk)
-    delta = timedelta(seconds=seconds)
-    now = timezone.now()
-    update_session(
+def update_metadata(session: Session, changes: Any, *, merge: bool = True) -> Session:
+    """Merge ``changes`` into the stored metadata (or replace it), under a row lock."""
+    json_object(changes, "metadata", session_id=session.pk)
+    return update_session(
         session,
-        expires_at=F("expires_at") + delta if session.expires_at else now + delta,
-        last_activity=now,
+        lambda fresh: {
+            "metadata": {**fresh.metadata, **changes} if merge else dict(changes),
+            "last_activity": timezone.now(),
+        },
     )
-    session.refresh_from_db(fields=["expires_at"])
-    return session
+
+
+def extend_ttl(session: Session, seconds: Any) -> Session:
+    """Push the expiry later by ``seconds`` (from now when the session has no expiry)."""
+    delta = timedelta(seconds=positive_number(seconds, "extension", session_id=session.pk))
+    now = timezone.now()
+    return update_session(
+        session,
+        lambda fresh: {
+            "expires_at": (fresh.expires_at or now) + delta,
+            "last_activity": now,
+        },
+    )

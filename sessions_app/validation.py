@@ -1,0 +1,93 @@
+"""Checks of caller input that raise ``ValidationError`` instead of failing deep in the database."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime, time
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from sessions_app.exceptions import ValidationError
+
+MAX_SECONDS = 100 * 365 * 24 * 3600  # a century: anything longer is a mistake
+MAX_EXTERNAL_ID = 255
+
+
+def positive_number(
+    value: Any, name: str, *, maximum: float = MAX_SECONDS, allow_zero: bool = False, **error: Any
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(f"{name} must be a finite number.", **error)
+    too_small = value < 0 if allow_zero else value <= 0
+    if too_small or value > maximum:
+        lowest = "at least 0" if allow_zero else "greater than 0"
+        raise ValidationError(f"{name} must be {lowest} and at most {maximum:g}.", **error)
+    return float(value)
+
+
+def limit(value: Any) -> int | None:
+    """A result limit: ``None`` (no limit) or a positive integer."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError("limit must be a non-negative integer or None.")
+    return value
+
+
+def text(value: Any, name: str, **error: Any) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string.", **error)
+    if "\x00" in value:
+        raise ValidationError(f"{name} must not contain NUL characters.", **error)
+    return value
+
+
+def json_object(value: Any, name: str, **error: Any) -> dict[str, Any]:
+    """A JSON object the database can store (no NUL characters; datetimes allowed)."""
+    if not isinstance(value, dict):
+        raise ValidationError(f"{name} must be an object.", **error)
+    try:
+        encoded = json.dumps(value, cls=DjangoJSONEncoder)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} is not JSON-serialisable: {exc}", **error) from None
+    if "\\u0000" in encoded:
+        raise ValidationError(f"{name} must not contain NUL characters.", **error)
+    return value
+
+
+def external_user_id(value: Any) -> str:
+    """An application's own user id: a string (or an int, stored as its string)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError("user_id must be a string.")
+    value = text(str(value), "user_id")
+    if len(value) > MAX_EXTERNAL_ID:
+        raise ValidationError(f"user_id is longer than {MAX_EXTERNAL_ID} characters.")
+    return value
+
+
+def django_user(value: Any) -> Model | None:
+    if value is not None and not (isinstance(value, Model) and value.pk is not None):
+        raise ValidationError("user must be a saved Django user or None.")
+    return value
+
+
+def moment(value: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
+    """A datetime from a datetime, a date or an ISO 8601 string; dates cover the whole day."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    if isinstance(value, str):
+        parsed = parse_datetime(value) or parse_date(value)
+        if parsed is None:
+            raise ValidationError(f"{name} must be an ISO 8601 date or datetime.")
+        return moment(parsed, name, end_of_day=end_of_day)
+    if isinstance(value, date):
+        combined = datetime.combine(value, time.max if end_of_day else time.min)
+        return timezone.make_aware(combined)
+    raise ValidationError(f"{name} must be a date or datetime.")
