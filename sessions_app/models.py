@@ -54,9 +54,18 @@ WRITABLE_STATUSES = (SessionStatus.ACTIVE, SessionStatus.IDLE, SessionStatus.ERR
 
 COUNTER_FIELDS = frozenset(
     {
-        "last_seq", "pending_replies", "message_count", "user_message_count",
-        "assistant_message_count", "system_message_count", "input_tokens", "output_tokens",
-        "provider_calls", "provider_errors", "total_response_time_ms", "estimated_cost",
+        "last_seq",
+        "pending_replies",
+        "message_count",
+        "user_message_count",
+        "assistant_message_count",
+        "system_message_count",
+        "input_tokens",
+        "output_tokens",
+        "provider_calls",
+        "provider_errors",
+        "total_response_time_ms",
+        "estimated_cost",
     }
 )
 

@@ -48,7 +48,7 @@ def text(value: Any, name: str, **error: Any) -> str:
 
 
 def json_object(value: Any, name: str, **error: Any) -> dict[str, Any]:
-    """A JSON object the database can store (no NUL characters; datetimes allowed)."""
+    """A JSON object the database can store, as it will read back (datetimes become strings)."""
     if not isinstance(value, dict):
         raise ValidationError(f"{name} must be an object.", **error)
     try:
@@ -57,7 +57,7 @@ def json_object(value: Any, name: str, **error: Any) -> dict[str, Any]:
         raise ValidationError(f"{name} is not JSON-serialisable: {exc}", **error) from None
     if "\\u0000" in encoded:
         raise ValidationError(f"{name} must not contain NUL characters.", **error)
-    return value
+    return json.loads(encoded)
 
 
 def external_user_id(value: Any) -> str:
@@ -83,7 +83,10 @@ def moment(value: Any, name: str, *, end_of_day: bool = False) -> datetime | Non
     if isinstance(value, datetime):
         return value if timezone.is_aware(value) else timezone.make_aware(value)
     if isinstance(value, str):
-        parsed = parse_datetime(value) or parse_date(value)
+        try:
+            parsed = parse_date(value) or parse_datetime(value)
+        except ValueError:
+            parsed = None
         if parsed is None:
             raise ValidationError(f"{name} must be an ISO 8601 date or datetime.")
         return moment(parsed, name, end_of_day=end_of_day)

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from sessions_app.cache import snapshot_key
 from sessions_app.manager import SessionManager
+from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +99,55 @@ def test_redis_flushed_mid_sequence(manager, redis_cache):
     redis_cache.clear()
     assert manager.get_session_info(session_id)["custom_metadata"] == {"a": 1}
     assert manager.validate_session(session_id)
+
+
+def test_deletes_outside_the_services_invalidate(manager, redis_cache, django_user_model):
+    user = django_user_model.objects.create_user("owner")
+    by_user = manager.create_session(user=user).session_id
+    by_queryset = manager.allocate_session()
+    by_save = manager.allocate_session()
+    for session_id in (by_user, by_queryset, by_save):
+        assert manager.validate_session(session_id)  # warm
+    user.delete()
+    Session.objects.filter(pk=by_queryset).delete()
+    row = Session.objects.get(pk=by_save)
+    row.status = "deleted"
+    row.save()
+    for session_id in (by_user, by_queryset, by_save):
+        assert manager.validate_session(session_id) is False
+
+
+def test_a_slow_reader_never_caches_a_row_older_than_a_write(manager, redis_cache, monkeypatch):
+    from sessions_app.services import ttl
+
+    session_id = manager.allocate_session(custom_metadata={"v": 1})
+    real_find = ttl.find_session
+
+    def find_then_concurrent_delete(sandbox, pk):
+        found = real_find(sandbox, pk)  # the reader has the live row...
+        SessionManager("tests").delete_session(pk)  # ...when a writer deletes it
+        return found
+
+    monkeypatch.setattr(ttl, "find_session", find_then_concurrent_delete)
+    manager.get_session_info(session_id)
+    monkeypatch.setattr(ttl, "find_session", real_find)
+    assert manager.validate_session(session_id) is False
+    assert manager.get_session_info(session_id) is None
+
+
+def test_touch_never_writes_back_an_old_snapshot(manager, redis_cache, settings, monkeypatch):
+    from sessions_app.services import ttl
+
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "TOUCH_INTERVAL": 0}
+    session_id = manager.allocate_session(custom_metadata={"v": 1})
+    real_snapshot = ttl._live_snapshot
+
+    def read_then_concurrent_update(*args):
+        snapshot = real_snapshot(*args)  # validation has read {"v": 1}...
+        SessionManager("tests").update_session_metadata(session_id, {"v": 2})  # ...then a write
+        return snapshot
+
+    monkeypatch.setattr(ttl, "_live_snapshot", read_then_concurrent_update)
+    assert manager.validate_session(session_id)  # touches
+    monkeypatch.undo()
+    assert manager.get_session_info(session_id)["custom_metadata"] == {"v": 2}

@@ -121,3 +121,78 @@ def test_no_transaction_is_open_while_the_provider_works():
     finally:
         unregister_provider("spy")
     assert seen and not any(seen)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_turns_never_exceed_max_messages(postgres):
+    register_provider("slow", MockProvider, delay=0.1, DEFAULT_MODEL="mock-1")
+    try:
+        handle = SessionManager("race").create_session(
+            provider="slow", session_config={"max_messages": 10}
+        )
+        refused: list[str] = []
+
+        def turn(index: int) -> None:
+            try:
+                SessionManager("race").get_session(handle.session_id).send_message(f"m{index}")
+            except Exception as exc:
+                refused.append(getattr(exc, "error_code", repr(exc)))
+
+        assert run_in_threads(turn) == []
+    finally:
+        unregister_provider("slow")
+    session = Session.objects.get(pk=handle.session_id)
+    assert session.message_count == Message.objects.filter(session_id=handle.session_id).count()
+    assert session.message_count == 10 and session.pending_replies == 0
+    assert refused == ["message_limit_reached"] * (THREADS - 5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clearing_while_others_append_keeps_counters_exact(postgres):
+    handle = SessionManager("race").create_session()
+    for n in range(5):
+        handle.send_system_message(f"before {n}")
+
+    def work(index: int) -> None:
+        mine = SessionManager("race").get_session(handle.session_id)
+        if index == 0:
+            mine.clear_messages()
+        else:
+            for n in range(PER_THREAD):
+                mine.send_system_message(f"{index}-{n}")
+
+    assert run_in_threads(work, 4) == []
+    session = Session.objects.get(pk=handle.session_id)
+    stored = Message.objects.filter(session_id=handle.session_id).count()
+    assert session.message_count == session.system_message_count == stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_open_while_the_provider_works_async():
+    from asgiref.sync import async_to_sync
+
+    seen: list[bool] = []
+
+    class Spy(MockProvider):
+        async def acomplete(self, request):  # type: ignore[no-untyped-def]
+            seen.append(connection.in_atomic_block)
+            return await super().acomplete(request)
+
+        async def astream(self, request):  # type: ignore[no-untyped-def]
+            async for event in super().astream(request):
+                seen.append(connection.in_atomic_block)
+                yield event
+
+    register_provider("aspy", Spy, DEFAULT_MODEL="mock-1")
+
+    async def scenario() -> None:
+        handle = await SessionManager("tx").acreate_session(provider="aspy")
+        await handle.asend_message("hello")
+        async for _ in handle.astream_message("stream"):
+            pass
+
+    try:
+        async_to_sync(scenario)()
+    finally:
+        unregister_provider("aspy")
+    assert seen and not any(seen)

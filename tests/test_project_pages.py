@@ -29,3 +29,45 @@ def test_admin_session_page_hides_the_key_hash(admin_client, conversation):
     response = admin_client.get(reverse("admin:sessions_app_session_change", args=[row.pk]))
     assert response.status_code == 200
     assert row.key_hash not in response.content.decode()
+
+
+def test_admin_edit_changes_only_descriptive_fields(admin_client, conversation):
+    from sessions_app.models import Session
+
+    row = Session.objects.get(pk=conversation.session_id)
+    url = reverse("admin:sessions_app_session_change", args=[row.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    conversation.send_message("sent while the form was open")
+    response = admin_client.post(
+        url,
+        {
+            "name": "Renamed by staff",
+            "description": "",
+            "metadata": "{}",
+            "expires_at_0": row.expires_at.strftime("%Y-%m-%d"),
+            "expires_at_1": row.expires_at.strftime("%H:%M:%S"),
+            "messages-TOTAL_FORMS": "0",
+            "messages-INITIAL_FORMS": "0",
+            "messages-MIN_NUM_FORMS": "0",
+            "messages-MAX_NUM_FORMS": "1000",
+            "status": "archived",
+            "message_count": "0",
+        },
+    )
+    assert response.status_code == 302
+    fresh = Session.objects.get(pk=row.pk)
+    assert fresh.name == "Renamed by staff"
+    assert (fresh.status, fresh.message_count, fresh.last_seq) == ("active", 2, 2)
+    assert conversation.send_message("after the edit").seq == 4
+
+
+def test_admin_cannot_add_sessions_or_edit_history(admin_client, conversation):
+    conversation.send_message("hi")
+    assert admin_client.get(reverse("admin:sessions_app_session_add")).status_code == 403
+    message = conversation.get_messages()[0]
+    change = admin_client.post(
+        reverse("admin:sessions_app_message_change", args=[message.pk]), {"content": "forged"}
+    )
+    assert change.status_code == 403
+    assert conversation.get_messages()[0].content == "hi"

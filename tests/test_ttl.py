@@ -165,3 +165,19 @@ def test_async_ttl_twins(manager):
     assert valid and deleted and not after
     assert info["custom_metadata"] == {"k": "v"}
     assert info["expires_at"] - info["created_at"] >= timedelta(hours=2) - timedelta(seconds=1)
+
+
+def test_cleanups_fire_session_deleted(manager):
+    deleted: list[str] = []
+    manager.add_lifecycle_hook(
+        "session_deleted", lambda event, **data: deleted.append(data["session_id"])
+    )
+    expired_id = manager.allocate_session()
+    idle_id = manager.allocate_session()
+    Session.objects.filter(pk=expired_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    Session.objects.filter(pk=idle_id).update(last_activity=timezone.now() - timedelta(days=2))
+    assert manager.cleanup_expired_sessions() == 1
+    assert manager.cleanup_inactive_sessions(days=1) == 1
+    assert deleted == [expired_id, idle_id]
+    assert manager.purge_deleted_sessions(older_than_seconds=3600) == 0  # deleted just now
+    assert manager.purge_deleted_sessions(older_than_seconds=0) == 1

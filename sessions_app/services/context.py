@@ -60,8 +60,10 @@ def get_context(session: Session) -> ContextSnapshot:
 
 def _by_section(updates: dict[str, Any], session_id: Any) -> dict[str, dict[str, Any]]:
     """Route each update to a section; keys that name none go to the conversation."""
-    if not all(isinstance(key, str) and key.strip(".") for key in updates):
-        raise ValidationError("Context keys must be non-empty strings.", session_id=session_id)
+    if not all(all(key.split(".")) for key in updates):
+        raise ValidationError(
+            "Context keys must be names or dotted paths of names.", session_id=session_id
+        )
     routed: dict[str, dict[str, Any]] = {}
     for key, value in expand_dotted(updates).items():
         if key in Context.SECTIONS:
@@ -88,7 +90,7 @@ def update_context(
     """
     if not isinstance(updates, dict):
         raise ValidationError("Context updates must be an object.", session_id=session.pk)
-    json_object(updates, "context", session_id=session.pk)
+    updates = json_object(updates, "context", session_id=session.pk)
     routed = _by_section(updates, session.pk)
     for _ in range(MAX_ATTEMPTS):
         with transaction.atomic():

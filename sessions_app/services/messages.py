@@ -70,7 +70,8 @@ class Turn:
     started: float = field(default_factory=time.monotonic)
 
 
-def _validate_input(session: Session, content: Any, role: Any, metadata: Any) -> None:
+def _validate_input(session: Session, content: Any, role: Any, metadata: Any) -> dict[str, Any]:
+    """Check a new message; returns its metadata as it will be stored."""
     if role not in SENDABLE_ROLES:
         raise ValidationError(
             f"role must be one of {', '.join(SENDABLE_ROLES)}.",
@@ -85,8 +86,7 @@ def _validate_input(session: Session, content: Any, role: Any, metadata: Any) ->
             f"content is longer than {app_settings.MAX_MESSAGE_CHARS} characters.",
             session_id=session.pk,
         )
-    if metadata is not None:
-        json_object(metadata, "metadata", session_id=session.pk)
+    return json_object(metadata or {}, "metadata", session_id=session.pk)
 
 
 def _check_timeout(session: Session) -> None:
@@ -202,13 +202,11 @@ def accept_message(
     metadata: dict[str, Any] | None = None,
 ) -> Message:
     """Validate, run incoming middleware and store a user or system message."""
-    _validate_input(session, content, role, metadata)
+    metadata = _validate_input(session, content, role, metadata)
     require_writable(session)
     _check_timeout(session)
     incoming = pipeline.run(
-        PipelineMessage(
-            session_id=str(session.pk), role=role, content=content, metadata=dict(metadata or {})
-        )
+        PipelineMessage(session_id=str(session.pk), role=role, content=content, metadata=metadata)
     )
     is_user = role == MessageRole.USER
     message = store_message(

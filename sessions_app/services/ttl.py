@@ -106,7 +106,7 @@ def session_info(sandbox: Sandbox | None, session_id: Any) -> dict[str, Any] | N
 
 def update_metadata(session: Session, changes: Any, *, merge: bool = True) -> Session:
     """Merge ``changes`` into the stored metadata (or replace it), under a row lock."""
-    json_object(changes, "metadata", session_id=session.pk)
+    changes = json_object(changes, "metadata", session_id=session.pk)
     return update_session(
         session,
         lambda fresh: {
