@@ -151,3 +151,11 @@ def test_touch_never_writes_back_an_old_snapshot(manager, redis_cache, settings,
     assert manager.validate_session(session_id)  # touches
     monkeypatch.undo()
     assert manager.get_session_info(session_id)["custom_metadata"] == {"v": 2}
+
+
+def test_health_check_reports_a_dead_cache_without_details(manager, dead_cache):
+    report = manager.health_check()
+    assert report["status"] == "unhealthy"
+    assert report["checks"]["database"] == "ok"
+    assert report["checks"]["cache"].startswith("error: ")
+    assert "127.0.0.1" not in str(report)

@@ -278,7 +278,9 @@ def test_export_conversation_is_one_json_document(conversation):
 
 def test_async_twins(manager):
     async def scenario():
-        session = await manager.acreate_session(user_id="async-user")
+        session = await manager.acreate_session(
+            user_id="async-user", metadata={"via": "async"}, ttl_seconds=600
+        )
         reply = await session.asend_message("hello async")
         system = await session.asend_system_message("note")
         history = await session.aget_messages()
@@ -295,7 +297,10 @@ def test_async_twins(manager):
     assert context.get("user_context.name") == "Ann"
     assert metrics["total_messages"] == 3
     assert len(found) == 1 and found[0].status == "active"
-    assert Session.objects.get().status == "archived"
+    row = Session.objects.get()
+    assert row.status == "archived"
+    assert (row.external_user_id, row.metadata) == ("async-user", {"via": "async"})
+    assert 599 <= (row.expires_at - row.created_at).total_seconds() <= 600
 
 
 def test_streaming_yields_deltas_then_stored_reply(conversation):

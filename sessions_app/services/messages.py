@@ -19,6 +19,7 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from sessions_app import cache
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import (
     ContentTooLongError,
@@ -166,7 +167,8 @@ def store_message(
     if not append(Append(message, increments, now, reserve=reserve, pending=pending)):
         raise _refusal(session.pk, reserve or 0)
     session.last_activity = now
-    if reserve is not None:
+    if reserve is not None and session.status != SessionStatus.ACTIVE:
+        cache.invalidate(session.pk)  # the cached snapshot still shows the old status
         session.status = SessionStatus.ACTIVE
     return message
 
