@@ -2,8 +2,8 @@
 
 Each scenario gets its own environment: ``DJANGO_SETTINGS_MODULE=project.settings``, a temp
 ``VAR_DIR`` (so the demo ``var/db.sqlite3`` is never touched; the SQLite scenarios use a fresh
-database file in it), ``DATABASE_URL`` for PostgreSQL (database ``sessions_bench``, created when
-missing) and ``REDIS_URL`` (Redis db 14) for the cached scenarios. Each script migrates and
+database file in it), ``DATABASE_URL`` for PostgreSQL (database ``sessions_bench``, made anew
+each run) and ``REDIS_URL`` (Redis db 14) for the cached scenarios. Each script migrates and
 flushes its database first. Missing services are reported as skipped, with exit code 0.
 
 Environment overrides: ``BENCH_POSTGRES_URL``, ``BENCH_REDIS_URL``, ``BENCH_SECONDS`` (per run,
@@ -45,7 +45,7 @@ class Scenario:
 
 
 def check_postgres(url: str) -> str:
-    """``""`` when PostgreSQL answers (creating the database if missing), else the reason."""
+    """``""`` when PostgreSQL answers (the database is made anew for each run), else the reason."""
     try:
         import psycopg
         from psycopg import sql
@@ -56,11 +56,9 @@ def check_postgres(url: str) -> str:
     admin = parts._replace(path="/postgres").geturl()
     try:
         with psycopg.connect(admin, connect_timeout=2, autocommit=True) as conn:
-            query = "SELECT 1 FROM pg_database WHERE datname = %s"
-            exists = conn.execute(query, [dbname]).fetchone()
-            if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-                print(f"created PostgreSQL database {dbname!r}")
+            name = sql.Identifier(dbname)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
     except psycopg.Error as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return f"PostgreSQL unreachable at {parts.hostname}:{parts.port} ({first_line})"
