@@ -173,24 +173,31 @@ def store_message(
     return message
 
 
-def _history(session: Session) -> tuple[list[Message], list[Message]]:
-    """The most recent system messages and the most recent conversation, each ascending."""
+def _history(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(content,) of recent system messages and (role, content, provider_metadata) of the
+    recent conversation, each ascending; plain tuples, since this runs on every turn."""
     limit = app_settings.HISTORY_LIMIT
     messages = Message.objects.filter(session=session).exclude(status=MessageStatus.ERROR)
-    system = messages.filter(role=MessageRole.SYSTEM).order_by("-seq")[:limit]
-    dialogue = messages.exclude(role=MessageRole.SYSTEM).order_by("-seq")[:limit]
-    return list(reversed(system)), list(reversed(dialogue))
+    system = messages.filter(role=MessageRole.SYSTEM).order_by("-seq").values_list("content")
+    dialogue = (
+        messages.exclude(role=MessageRole.SYSTEM)
+        .order_by("-seq")
+        .values_list("role", "content", "provider_metadata")
+    )
+    return list(reversed(system[:limit])), list(reversed(dialogue[:limit]))
 
 
 def build_request(session: Session, provider: Provider) -> CompletionRequest:
     system, dialogue = _history(session)
-    last_reply = next((m for m in reversed(dialogue) if m.role == MessageRole.ASSISTANT), None)
+    state = next(
+        (meta.get("state", {}) for role, _, meta in reversed(dialogue) if role == "assistant"), {}
+    )
     return CompletionRequest(
         model=session.model or provider.default_model,
-        messages=[ChatMessage(role=m.role, content=m.content) for m in dialogue],
-        system="\n\n".join(m.content for m in system) or None,
+        messages=[ChatMessage(role=role, content=content) for role, content, _ in dialogue],
+        system="\n\n".join(content for (content,) in system) or None,
         max_tokens=session.config.get("max_tokens_per_message"),
-        provider_state=last_reply.provider_metadata.get("state", {}) if last_reply else {},
+        provider_state=state,
         options=session.config.get("provider_config") or {},
     )
 
