@@ -9,22 +9,37 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.utils.module_loading import import_string
 
 from sessions_app.conf import DEFAULTS, app_settings
+from sessions_app.exceptions import SessionError
 from sessions_app.pipeline.hooks import LifecycleEvent
 
+# Settings that must be integers ≥ the given minimum (DEFAULT_TTL may also be None).
+INTEGERS = {
+    "TOUCH_INTERVAL": 0,
+    "MAX_MESSAGE_CHARS": 1,
+    "HISTORY_LIMIT": 1,
+    "CLEANUP_BATCH_SIZE": 1,
+    "CACHE_TIMEOUT": 1,
+    "IDLE_AFTER": 1,
+    "ARCHIVE_AFTER": 1,
+    "DELETE_AFTER": 1,
+    "PURGE_AFTER": 0,
+}
+TYPES = {"PROVIDERS": dict, "HOOKS": dict, "MIDDLEWARE": list | tuple}
 
-def _importable(path: str) -> bool:
+
+def _importable(path: Any) -> bool:
     try:
         import_string(path)
-    except ImportError:
+    except Exception:
         return False
     return True
 
 
-def _check_keys() -> list[CheckMessage]:
+def _check_shapes() -> list[CheckMessage]:
     raw = getattr(settings, "SESSIONS_APP", {})
     if not isinstance(raw, dict):
         return [Error("SESSIONS_APP must be a dict.", id="sessions_app.E001")]
-    return [
+    errors: list[CheckMessage] = [
         Error(
             f"Unknown SESSIONS_APP setting {key!r}.",
             hint=f"Known settings: {', '.join(sorted(DEFAULTS))}.",
@@ -32,9 +47,23 @@ def _check_keys() -> list[CheckMessage]:
         )
         for key in sorted(set(raw) - set(DEFAULTS))
     ]
+    for name, kind in TYPES.items():
+        if not isinstance(getattr(app_settings, name), kind):
+            errors.append(
+                Error(f"SESSIONS_APP[{name!r}] has the wrong type.", id="sessions_app.E012")
+            )
+    if isinstance(app_settings.PROVIDERS, dict):
+        errors += [
+            Error(f"PROVIDERS[{name!r}] must be a dict of options.", id="sessions_app.E012")
+            for name, options in app_settings.PROVIDERS.items()
+            if not isinstance(options, dict)
+        ]
+    return errors
 
 
 def _check_providers() -> list[CheckMessage]:
+    from sessions_app.providers.registry import build_provider
+
     errors: list[CheckMessage] = []
     providers = app_settings.PROVIDERS
     if app_settings.DEFAULT_PROVIDER not in providers:
@@ -58,6 +87,11 @@ def _check_providers() -> list[CheckMessage]:
             errors.append(
                 Error(f"Provider backend {backend!r} cannot be imported.", id="sessions_app.E005")
             )
+        else:
+            try:
+                build_provider(name)
+            except SessionError as exc:
+                errors.append(Error(f"Provider {name!r}: {exc.message}", id="sessions_app.E013"))
     return errors
 
 
@@ -74,14 +108,26 @@ def _check_cache() -> list[CheckMessage]:
     return []
 
 
-def _check_pipeline() -> list[CheckMessage]:
+def _check_middleware() -> list[CheckMessage]:
+    from sessions_app.pipeline.core import build_middleware
+
     errors: list[CheckMessage] = []
     for entry in app_settings.MIDDLEWARE:
-        path = entry if isinstance(entry, str) else entry[0]
-        if not _importable(path):
+        path = entry[0] if isinstance(entry, list | tuple) and entry else entry
+        if not isinstance(path, str) or not _importable(path):
             errors.append(
-                Error(f"Message middleware {path!r} cannot be imported.", id="sessions_app.E007")
+                Error(f"Message middleware {entry!r} cannot be imported.", id="sessions_app.E007")
             )
+            continue
+        try:
+            build_middleware(entry)
+        except SessionError as exc:
+            errors.append(Error(exc.message, id="sessions_app.E014"))
+    return errors
+
+
+def _check_hooks() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
     valid = {event.value for event in LifecycleEvent}
     for event, hooks in app_settings.HOOKS.items():
         if event not in valid:
@@ -92,40 +138,51 @@ def _check_pipeline() -> list[CheckMessage]:
                     id="sessions_app.E008",
                 )
             )
+        if not isinstance(hooks, list | tuple):
+            errors.append(
+                Error(f"HOOKS[{event!r}] must be a list of dotted paths.", id="sessions_app.E009")
+            )
+            continue
         errors += [
             Error(f"Hook {hook!r} cannot be imported.", id="sessions_app.E009")
             for hook in hooks
-            if isinstance(hook, str) and not _importable(hook)
+            if not callable(hook) and not _importable(hook)
         ]
     return errors
 
 
-def _check_numbers() -> list[CheckMessage]:
-    errors: list[CheckMessage] = []
-    for name in ("TOUCH_INTERVAL", "MAX_MESSAGE_CHARS", "HISTORY_LIMIT", "CLEANUP_BATCH_SIZE"):
-        value: Any = getattr(app_settings, name)
-        minimum = 0 if name == "TOUCH_INTERVAL" else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            errors.append(
-                Error(
-                    f"SESSIONS_APP[{name!r}] must be an integer ≥ {minimum}.",
-                    id="sessions_app.E010",
-                )
-            )
+def _is_int_at_least(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _check_values() -> list[CheckMessage]:
+    from sessions_app.services.sandboxes import clean_sandbox_id
+
+    errors = [
+        Error(f"SESSIONS_APP[{name!r}] must be an integer ≥ {minimum}.", id="sessions_app.E010")
+        for name, minimum in INTEGERS.items()
+        if not _is_int_at_least(getattr(app_settings, name), minimum)
+    ]
     ttl = app_settings.DEFAULT_TTL
-    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
+    if ttl is not None and not _is_int_at_least(ttl, 1):
         errors.append(
             Error(
                 "SESSIONS_APP['DEFAULT_TTL'] must be a positive integer or None.",
                 id="sessions_app.E011",
             )
         )
+    try:
+        clean_sandbox_id(app_settings.DEFAULT_SANDBOX)
+    except SessionError as exc:
+        errors.append(Error(f"DEFAULT_SANDBOX: {exc.message}", id="sessions_app.E015"))
     return errors
 
 
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    errors = _check_keys()
-    if errors and errors[0].id == "sessions_app.E001":
-        return errors
-    return errors + _check_providers() + _check_cache() + _check_pipeline() + _check_numbers()
+    errors = _check_shapes()
+    if errors:
+        return errors  # the other checks assume the right shapes
+    return (
+        _check_providers() + _check_cache() + _check_middleware() + _check_hooks() + _check_values()
+    )

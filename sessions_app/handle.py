@@ -57,8 +57,24 @@ class ConversationSession:
         return self.manager.sandbox_id
 
     @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def description(self) -> str:
+        return self.record.description
+
+    @property
+    def tags(self) -> list[str]:
+        return self.record.tags
+
+    @property
     def created_at(self) -> datetime:
         return self.record.created_at
+
+    @property
+    def last_activity(self) -> datetime:
+        return self.record.last_activity
 
     @property
     def expires_at(self) -> datetime | None:

@@ -256,7 +256,9 @@ class SessionManager:
         return True
 
     def extend_session_ttl(self, session_id: Any, additional_hours: float) -> bool:
-        hours = validation.positive_number(additional_hours, "additional_hours")
+        hours = validation.positive_number(
+            additional_hours, "additional_hours", session_id=session_id
+        )
         session = self._find(session_id)
         if session is None:
             return False

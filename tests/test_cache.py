@@ -159,3 +159,12 @@ def test_health_check_reports_a_dead_cache_without_details(manager, dead_cache):
     assert report["checks"]["database"] == "ok"
     assert report["checks"]["cache"].startswith("error: ")
     assert "127.0.0.1" not in str(report)
+
+
+def test_info_shows_the_activity_of_the_latest_message(manager, redis_cache):
+    conversation = manager.create_session()
+    before = manager.get_session_info(conversation.session_id)["last_accessed"]
+    conversation.send_message("hello")
+    after = manager.get_session_info(conversation.session_id)["last_accessed"]
+    assert after > before
+    assert after == Session.objects.get(pk=conversation.session_id).last_activity

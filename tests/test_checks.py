@@ -32,6 +32,18 @@ def test_project_settings_pass(settings):
         ({"HOOKS": {"session_created": ["nowhere.hook"]}}, "sessions_app.E009"),
         ({"MAX_MESSAGE_CHARS": 0}, "sessions_app.E010"),
         ({"DEFAULT_TTL": -1}, "sessions_app.E011"),
+        ({"PROVIDERS": ["mock"]}, "sessions_app.E012"),
+        ({"PROVIDERS": {"mock": "fast"}}, "sessions_app.E012"),
+        ({"MIDDLEWARE": "sessions_app.pipeline.LoggingMiddleware"}, "sessions_app.E012"),
+        ({"HOOKS": {"session_created": "a.b"}}, "sessions_app.E009"),
+        ({"PROVIDERS": {"mock": {"OPTIONS": {"delay": -1}}}}, "sessions_app.E013"),
+        (
+            {"MIDDLEWARE": [("sessions_app.pipeline.RateLimitMiddleware", {"bogus": 1})]},
+            "sessions_app.E014",
+        ),
+        ({"DEFAULT_SANDBOX": "bad sandbox!"}, "sessions_app.E015"),
+        ({"CACHE_TIMEOUT": "x"}, "sessions_app.E010"),
+        ({"PURGE_AFTER": -5}, "sessions_app.E010"),
     ],
 )
 def test_misconfiguration_is_reported(settings, value, expected):

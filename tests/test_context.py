@@ -77,3 +77,11 @@ def test_reading_context_never_writes(conversation):
     assert conversation.get_context().version == 0
     conversation.export_conversation()
     assert not Context.objects.exists()
+
+
+def test_reads_mirror_writes_outside_sections(conversation):
+    conversation.update_context({"topic": "billing", "user_context.lang": "en"})
+    context = conversation.get_context()
+    assert context.get("topic") == "billing"
+    assert context.get("conversation_context.topic") == "billing"
+    assert context.get("user_context.lang") == "en"

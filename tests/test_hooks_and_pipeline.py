@@ -153,3 +153,36 @@ def test_middleware_and_hooks_from_settings(settings, db):
     session.send_message("write to a@b.example")
     assert "a@b.example" not in session.get_messages()[0].content
     assert hooks_for_settings.calls == [session.session_id]
+
+
+def test_rejected_reply_records_usage_and_frees_its_slot(manager):
+    from sessions_app.models import Session
+
+    class RejectReplies(MessageMiddleware):
+        def process_outgoing(self, message):
+            raise MiddlewareError("reply not allowed")
+
+    errors = []
+    manager.add_lifecycle_hook("error", lambda event, **data: errors.append(data["error"]))
+    manager.add_middleware(RejectReplies())
+    session = manager.create_session(session_config={"max_messages": 4})
+    with pytest.raises(MiddlewareError) as caught:
+        session.send_message("first")
+    assert caught.value.session_id == session.session_id and errors == [caught.value]
+    row = Session.objects.get(pk=session.session_id)
+    assert (row.pending_replies, row.provider_calls, row.message_count) == (0, 1, 2)
+    assert row.output_tokens > 0
+    reply = session.get_messages(role="assistant")[0]
+    assert (reply.status, reply.content) == ("error", "")
+    with pytest.raises(MiddlewareError):
+        session.send_message("second")  # the slots of the first turn are not leaked
+    assert Session.objects.get(pk=session.session_id).message_count == 4
+
+
+def test_registration_checks_what_it_is_given(manager):
+    with pytest.raises(ConfigurationError):
+        manager.add_lifecycle_hook("session_created", "not callable")
+    with pytest.raises(ConfigurationError):
+        manager.add_middleware(object())
+    with pytest.raises(ConfigurationError):
+        RateLimitMiddleware("20", 60)

@@ -161,3 +161,30 @@ def test_system_prompt_survives_long_histories(manager, settings):
 def test_naive_datetimes_are_read_in_the_current_timezone(manager):
     manager.create_session()
     assert manager.search_sessions(since=datetime(2000, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.get_user_sessions("u", 5),
+        lambda m: m.get_user_sessions("u", "bogus"),
+        lambda m: m.cleanup_inactive_sessions(30, 5),
+        lambda m: m.search_sessions(tags=5),
+        lambda m: m.search_sessions(tags=[1, 2]),
+        lambda m: SessionManager(5),
+    ],
+)
+def test_bad_filters_are_clear_errors(manager, call):
+    from sessions_app.exceptions import SessionError
+
+    with pytest.raises(SessionError):
+        call(manager)
+
+
+def test_handle_exposes_the_session_fields(manager):
+    session = manager.create_session(
+        user_id="u", session_config={"name": "N", "description": "D", "tags": ["b", "a"]}
+    )
+    assert (session.name, session.description, session.tags) == ("N", "D", ["a", "b"])
+    assert session.last_activity >= session.created_at
+    assert session.user_id == "u" and session.sandbox_id == "tests"

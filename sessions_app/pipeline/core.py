@@ -34,9 +34,15 @@ class Pipeline:
         return Pipeline(self.middleware, self.hooks)
 
     def add_middleware(self, middleware: MessageMiddleware) -> None:
+        if not callable(getattr(middleware, "process", None)):
+            raise ConfigurationError(
+                f"{middleware!r} is not message middleware (it needs a process() method)."
+            )
         self.middleware.append(middleware)
 
     def add_hook(self, event: str | LifecycleEvent, hook: Hook) -> None:
+        if not callable(hook):
+            raise ConfigurationError(f"Hook {hook!r} is not callable.")
         self.hooks.setdefault(parse_event(event), []).append(hook)
 
     def run(self, message: PipelineMessage) -> PipelineMessage:
@@ -59,17 +65,19 @@ class Pipeline:
         send_signal(event, data)
 
 
-def _instantiate(entry: Any) -> MessageMiddleware:
+def build_middleware(entry: Any) -> MessageMiddleware:
     """A settings entry is a dotted path, or ``(dotted path, {kwargs})``."""
-    path, kwargs = (entry, {}) if isinstance(entry, str) else entry
     try:
+        path, kwargs = (entry, {}) if isinstance(entry, str) else entry
         return import_string(path)(**kwargs)
-    except (ImportError, TypeError) as exc:
+    except SessionError:
+        raise
+    except Exception as exc:
         raise ConfigurationError(f"Cannot build message middleware {entry!r}: {exc}") from exc
 
 
 def build_pipeline_from_settings() -> Pipeline:
-    pipeline = Pipeline([_instantiate(entry) for entry in app_settings.MIDDLEWARE])
+    pipeline = Pipeline([build_middleware(entry) for entry in app_settings.MIDDLEWARE])
     for event, paths in app_settings.HOOKS.items():
         for path in paths:
             try:

@@ -54,9 +54,9 @@ class RateLimitMiddleware(MessageMiddleware):
         key_prefix: str = "sessions_app:ratelimit",
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_messages < 1:
-            raise ConfigurationError("RateLimitMiddleware needs max_messages >= 1.")
-        if period <= 0:
+        if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
+            raise ConfigurationError("RateLimitMiddleware needs an integer max_messages >= 1.")
+        if isinstance(period, bool) or not isinstance(period, int | float) or not period > 0:
             raise ConfigurationError("RateLimitMiddleware needs a period > 0 seconds.")
         self.max_messages = max_messages
         self.period = period

@@ -36,7 +36,8 @@ def unregister_provider(name: str) -> None:
         _instances.pop(name, None)
 
 
-def _build(name: str) -> Provider:
+def build_provider(name: str) -> Provider:
+    """A new instance of the provider configured as ``name`` in settings."""
     backend = app_settings.provider_backend(name)
     if backend is None:
         raise ConfigurationError(f"Unknown provider {name!r}.", error_code="unknown_provider")
@@ -60,7 +61,7 @@ def get_provider(name: str | None = None) -> Provider:
         if name in _registered:
             return _registered[name]
         if name not in _instances:
-            _instances[name] = _build(name)
+            _instances[name] = build_provider(name)
         return _instances[name]
 
 

@@ -36,7 +36,13 @@ class ContextSnapshot:
         return cls(**context.sections(), version=context.version, last_updated=context.updated_at)
 
     def get(self, path: str, default: Any = None) -> Any:
-        """Dot-notation read: ``get("user_context.preferences.language")``."""
+        """Dot-notation read: ``get("user_context.preferences.language")``.
+
+        A path that names no section reads the conversation context, where
+        ``update_context`` put it.
+        """
+        if path.split(".", 1)[0] not in Context.SECTIONS:
+            path = f"{DEFAULT_SECTION}.{path}"
         return get_path(self.to_dict(), path, default)
 
     def to_dict(self) -> dict[str, Any]:

@@ -166,9 +166,9 @@ def store_message(
         increments["estimated_cost"] = Decimal(str(round(cost, 6)))
     if not append(Append(message, increments, now, reserve=reserve, pending=pending)):
         raise _refusal(session.pk, reserve or 0)
+    cache.invalidate(session.pk)  # the cached snapshot holds status and last activity
     session.last_activity = now
-    if reserve is not None and session.status != SessionStatus.ACTIVE:
-        cache.invalidate(session.pk)  # the cached snapshot still shows the old status
+    if reserve is not None:
         session.status = SessionStatus.ACTIVE
     return message
 
@@ -239,37 +239,56 @@ def start_turn(
     return Turn(session, message, provider, build_request(session, provider), pipeline)
 
 
+def _store_reply(
+    turn: Turn, completion: Completion, *, content: str, metadata: dict[str, Any], status: str
+) -> Message:
+    return store_message(
+        turn.session,
+        role=MessageRole.ASSISTANT,
+        content=content,
+        metadata=metadata,
+        reserve=None,
+        pending=-1,
+        status=status,
+        completion=completion,
+        processing_time_ms=int((time.monotonic() - turn.started) * 1000),
+        cost=turn.provider.estimate_cost(
+            completion.model, completion.input_tokens, completion.output_tokens
+        ),
+    )
+
+
 def finish_turn(
     turn: Turn, completion: Completion, *, status: str = MessageStatus.COMPLETE
 ) -> Message:
     """Run outgoing middleware on the reply and store it with usage and cost.
 
     The reply completes a turn that was accepted, so it is stored even if the
-    session was archived or expired while the provider worked.
+    session was archived or expired while the provider worked. If outgoing
+    middleware rejects it, an empty reply with status ``error`` records the
+    call's usage and frees its slot, and the error is raised.
     """
-    elapsed_ms = int((time.monotonic() - turn.started) * 1000)
-    outgoing = turn.pipeline.run(
-        PipelineMessage(
-            session_id=str(turn.session.pk),
-            role=MessageRole.ASSISTANT,
-            content=completion.text,
-            direction="outgoing",
-            metadata={"finish_reason": completion.finish_reason, **completion.metadata},
+    metadata = {"finish_reason": completion.finish_reason, **completion.metadata}
+    try:
+        outgoing = turn.pipeline.run(
+            PipelineMessage(
+                session_id=str(turn.session.pk),
+                role=MessageRole.ASSISTANT,
+                content=completion.text,
+                direction="outgoing",
+                metadata=metadata,
+            )
         )
-    )
-    reply = store_message(
-        turn.session,
-        role=MessageRole.ASSISTANT,
-        content=outgoing.content,
-        metadata=outgoing.metadata,
-        reserve=None,
-        pending=-1,
-        status=status,
-        completion=completion,
-        processing_time_ms=elapsed_ms,
-        cost=turn.provider.estimate_cost(
-            completion.model, completion.input_tokens, completion.output_tokens
-        ),
+    except SessionError as exc:
+        metadata["error"] = exc.error_code
+        _store_reply(turn, completion, content="", metadata=metadata, status=MessageStatus.ERROR)
+        exc.session_id = str(turn.session.pk)
+        turn.pipeline.fire(
+            LifecycleEvent.ERROR, session_id=str(turn.session.pk), session=turn.session, error=exc
+        )
+        raise
+    reply = _store_reply(
+        turn, completion, content=outgoing.content, metadata=outgoing.metadata, status=status
     )
     turn.pipeline.fire(
         LifecycleEvent.MESSAGE_RECEIVED, session_id=str(turn.session.pk), message=reply

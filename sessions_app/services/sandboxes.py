@@ -14,12 +14,12 @@ MAX_SLUG = Sandbox._meta.get_field("slug").max_length
 
 
 def clean_sandbox_id(slug: Any) -> str:
-    try:
-        validate_slug(slug)
-    except (DjangoValidationError, TypeError):
-        pass
-    else:
-        if len(slug) <= MAX_SLUG:
+    if isinstance(slug, str) and len(slug) <= MAX_SLUG:
+        try:
+            validate_slug(slug)
+        except DjangoValidationError:
+            pass
+        else:
             return slug
     raise ConfigurationError(
         f"Invalid sandbox id {slug!r}: up to {MAX_SLUG} letters, digits, - and _."

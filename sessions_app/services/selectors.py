@@ -10,7 +10,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from sessions_app import validation
-from sessions_app.exceptions import SessionNotFoundError
+from sessions_app.exceptions import SessionNotFoundError, ValidationError
 from sessions_app.models import Sandbox, Session, SessionStatus
 
 
@@ -74,8 +74,16 @@ def search(
     since = validation.moment(since, "since")
     if isinstance(tags, str):
         tags = [tags]
+    if tags is not None and (
+        not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags)
+    ):
+        raise ValidationError("tags must be a tag or a list of tags.")
     if isinstance(status, str):
         status = [status]
+    if status is not None and (
+        not isinstance(status, list | tuple) or not set(status) <= set(SessionStatus.values)
+    ):
+        raise ValidationError(f"status must be one or more of {', '.join(SessionStatus.values)}.")
     sessions = live_sessions(sandbox)
     if user_id is not None:
         sessions = sessions.filter(owner_filter(user_id))
