@@ -45,3 +45,21 @@ def manager(db):
 @pytest.fixture
 def conversation(manager):
     return manager.create_session(user_id="alice", provider="mock", model="mock-1")
+
+
+@pytest.fixture
+def spy_requests():
+    """Registers provider "spy" (the mock) and returns the list of requests it receives."""
+    from sessions_app.providers import register_provider, unregister_provider
+    from sessions_app.providers.mock import MockProvider
+
+    seen: list = []
+
+    class Spy(MockProvider):
+        def complete(self, request):  # type: ignore[no-untyped-def]
+            seen.append(request)
+            return super().complete(request)
+
+    register_provider("spy", Spy, DEFAULT_MODEL="mock-1")
+    yield seen
+    unregister_provider("spy")

@@ -126,22 +126,12 @@ def test_system_messages_and_history_filters(conversation):
     assert conversation.get_messages(limit=0) == []
 
 
-def test_system_messages_reach_the_provider_as_system_prompt(manager):
-    seen = []
-
-    class Spy(MockProvider):
-        def complete(self, request):  # type: ignore[no-untyped-def]
-            seen.append(request)
-            return super().complete(request)
-
-    register_provider("spy", Spy, DEFAULT_MODEL="mock-1")
-    try:
-        session = manager.create_session(provider="spy")
-        session.send_system_message("Answer in French.")
-        session.send_message("first")
-        session.send_message("second")
-    finally:
-        unregister_provider("spy")
+def test_system_messages_reach_the_provider_as_system_prompt(manager, spy_requests):
+    session = manager.create_session(provider="spy")
+    session.send_system_message("Answer in French.")
+    session.send_message("first")
+    session.send_message("second")
+    seen = spy_requests
     assert seen[-1].system == "Answer in French."
     assert [(m.role, m.content) for m in seen[-1].messages] == [
         ("user", "first"),

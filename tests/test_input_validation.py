@@ -134,26 +134,13 @@ def test_the_key_never_appears_in_reprs(manager):
     assert created.session_key not in repr(handle)
 
 
-def test_system_prompt_survives_long_histories(manager, settings):
-    from sessions_app.providers import register_provider, unregister_provider
-    from sessions_app.providers.mock import MockProvider
-
+def test_system_prompt_survives_long_histories(manager, settings, spy_requests):
     settings.SESSIONS_APP = {**settings.SESSIONS_APP, "HISTORY_LIMIT": 4}
-    seen = []
-
-    class Spy(MockProvider):
-        def complete(self, request):  # type: ignore[no-untyped-def]
-            seen.append(request)
-            return super().complete(request)
-
-    register_provider("spy", Spy, DEFAULT_MODEL="mock-1")
-    try:
-        session = manager.create_session(provider="spy")
-        session.send_system_message("Answer in French.")
-        for n in range(5):
-            session.send_message(f"question {n}")
-    finally:
-        unregister_provider("spy")
+    session = manager.create_session(provider="spy")
+    session.send_system_message("Answer in French.")
+    for n in range(5):
+        session.send_message(f"question {n}")
+    seen = spy_requests
     assert {request.system for request in seen} == {"Answer in French."}
     assert len(seen[-1].messages) == 4 and seen[-1].messages[-1].content == "question 4"
 
