@@ -13,9 +13,11 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_MARKER = "BENCH_RESULT "
@@ -26,6 +28,8 @@ WARMUP_SECONDS = min(0.3, RUN_SECONDS / 2)
 RUNS = max(1, int(os.environ.get("BENCH_RUNS", "3")))
 
 Op = Callable[[], int | None]
+Context = Callable[[], AbstractContextManager[Any]]
+BENCH_REDIS_DB = 14
 
 
 @dataclass
@@ -73,17 +77,25 @@ def rate(op: Op, seconds: float) -> float:
     return units / (now - start)
 
 
-def measure(ops: dict[str, Op]) -> dict[str, float]:
+def measure(ops: dict[str, Op], contexts: Mapping[str, Context] | None = None) -> dict[str, float]:
     """Warm each op up, then take the median of ``RUNS`` runs, interleaving the ops per run.
 
-    Interleaving makes slow drift of a noisy machine hit every op alike.
+    Interleaving makes slow drift of a noisy machine hit every op alike. ``contexts`` maps an
+    op name to a factory of the context (e.g. ``override_settings``) that op runs in; it is
+    entered around each timed run, outside the timing.
     """
-    for op in ops.values():
-        rate(op, WARMUP_SECONDS)
+    contexts = contexts or {}
+
+    def timed(name: str, seconds: float) -> float:
+        with contexts.get(name, nullcontext)():
+            return rate(ops[name], seconds)
+
+    for name in ops:
+        timed(name, WARMUP_SECONDS)
     samples: dict[str, list[float]] = {name: [] for name in ops}
     for _ in range(RUNS):
-        for name, op in ops.items():
-            samples[name].append(rate(op, RUN_SECONDS))
+        for name in ops:
+            samples[name].append(timed(name, RUN_SECONDS))
     for name, values in samples.items():
         spread = ", ".join(f"{v:,.0f}" for v in values)
         print(f"  {name:<34} median {statistics.median(values):>10,.0f}/s  runs: {spread}")
@@ -93,3 +105,93 @@ def measure(ops: dict[str, Op]) -> dict[str, float]:
 def emit(rows: Iterable[Row]) -> None:
     """Print the machine-readable result line for ``run.py``."""
     print(RESULT_MARKER + json.dumps([asdict(row) for row in rows]), flush=True)
+
+
+def redis_client() -> tuple[Any, str]:
+    """A pooled client on ``BENCH_REDIS_URL`` and ``""``, or ``None`` and why it is missing."""
+    import redis
+
+    url = os.environ.get("BENCH_REDIS_URL", "")
+    if not url:
+        return None, os.environ.get("BENCH_REDIS_SKIP") or "BENCH_REDIS_URL not set"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return None, f"Redis unreachable at {url}: {exc}"
+    return client, ""
+
+
+def flush_bench_db(client: Any) -> None:
+    """Empty the benchmark db, and only that one: refuse any other db index."""
+    db = client.connection_pool.connection_kwargs.get("db", 0)
+    if int(db) != BENCH_REDIS_DB:
+        raise SystemExit(f"refusing to flush Redis db {db}; benchmarks use db {BENCH_REDIS_DB}")
+    client.flushdb()
+
+
+def resp_command_names(packed: bytes) -> list[str]:
+    """Command names in a RESP-packed request (one command, or a pipeline of several)."""
+    names: list[str] = []
+    pos = 0
+    while pos < len(packed) and packed[pos : pos + 1] == b"*":
+        end = packed.index(b"\r\n", pos)
+        count = int(packed[pos + 1 : end])
+        pos = end + 2
+        for index in range(count):
+            end = packed.index(b"\r\n", pos)
+            length = int(packed[pos + 1 : end])
+            if index == 0:
+                names.append(packed[end + 2 : end + 2 + length].decode(errors="replace").upper())
+            pos = end + 2 + length + 2
+    return names
+
+
+@dataclass
+class RedisTrips:
+    """Round trips to Redis seen by :func:`count_redis`: one entry per packet sent."""
+
+    trips: list[list[str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.trips)
+
+    def describe(self) -> str:
+        return " + ".join("/".join(names) or "?" for names in self.trips) or "-"
+
+
+@contextmanager
+def count_redis() -> Iterator[RedisTrips]:
+    """Record every request redis-py sends (a pipeline is one round trip) in this process."""
+    from redis.connection import AbstractConnection
+
+    seen = RedisTrips()
+    original = AbstractConnection.send_packed_command
+
+    def counting(self: Any, command: Any, check_health: bool = True) -> Any:
+        chunks = [command] if isinstance(command, bytes | str) else list(command)
+        packed = b"".join(c.encode() if isinstance(c, str) else bytes(c) for c in chunks)
+        seen.trips.append(resp_command_names(packed))
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def count_queries() -> Iterator[list[str]]:
+    """Yield a list that ends up holding the first keyword of every SQL statement run."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statements: list[str] = []
+    with CaptureQueriesContext(connection) as captured:
+        yield statements
+    statements.extend(query["sql"].split(None, 1)[0].upper() for query in captured)
+
+
+def describe_statements(statements: list[str]) -> str:
+    return " + ".join(statements) or "-"

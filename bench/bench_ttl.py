@@ -13,39 +13,23 @@ fresh, so in steady state both calls are reads: from Redis with the cache, from 
 from __future__ import annotations
 
 import itertools
-import os
 import pickle
 from typing import Any
 
-from _common import Op, Row, backend_label, emit, measure, setup_django
+from _common import (
+    Op,
+    Row,
+    backend_label,
+    emit,
+    flush_bench_db,
+    measure,
+    redis_client,
+    setup_django,
+)
 
 POOL_SIZE = 20
-BENCH_REDIS_DB = 14
 BASELINE = "raw redis-py GET"
 BASELINE_KEY = "bench:ttl:baseline"
-
-
-def redis_client() -> tuple[Any, str]:
-    """A pooled client on the benchmark Redis db and ``""``, or ``None`` and why it is missing."""
-    import redis
-
-    url = os.environ.get("BENCH_REDIS_URL", "")
-    if not url:
-        return None, "BENCH_REDIS_URL not set"
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        return None, f"Redis unreachable at {url}: {exc}"
-    return client, ""
-
-
-def flush_bench_db(client: Any) -> None:
-    """Empty the benchmark db, and only that one: refuse any other db index."""
-    db = client.connection_pool.connection_kwargs.get("db", 0)
-    if int(db) != BENCH_REDIS_DB:
-        raise SystemExit(f"refusing to flush Redis db {db}; benchmarks use db {BENCH_REDIS_DB}")
-    client.flushdb()
 
 
 def queries_per_call(op: Op) -> int:

@@ -19,7 +19,8 @@ from sessions_app.conf import app_settings
 
 logger = logging.getLogger("sessions_app.cache")
 
-PREFIX = "sessions_app:s:"
+PREFIX = "sessions_app:s:"  # snapshot by public id (TTL API)
+KEY_PREFIX = "sessions_app:k:"  # engine entry by key hash (HTTP sessions)
 TOMBSTONE = "sessions_app:invalidated"
 TOMBSTONE_TIMEOUT = 2
 
@@ -31,6 +32,10 @@ def get_cache() -> BaseCache | None:
 
 def snapshot_key(session_id: Any) -> str:
     return f"{PREFIX}{session_id}"
+
+
+def engine_key(key_hash: str) -> str:
+    return f"{KEY_PREFIX}{key_hash}"
 
 
 def _guarded(operation: str, call: Any, *args: Any) -> Any:
@@ -56,7 +61,26 @@ def cache_add(key: str, value: Any, timeout: float | None = None) -> None:
     _guarded("write", "add", key, value, max(1, int(timeout)))
 
 
-def invalidate(*session_ids: Any) -> None:
-    if session_ids:
-        keys = {snapshot_key(sid): TOMBSTONE for sid in session_ids}
-        _guarded("invalidation", "set_many", keys, TOMBSTONE_TIMEOUT)
+def cache_set(key: str, value: Any, timeout: float) -> None:
+    _guarded("write", "set", key, value, max(1, int(timeout)))
+
+
+def _tombstone(keys: list[str]) -> None:
+    if keys:
+        _guarded("invalidation", "set_many", dict.fromkeys(keys, TOMBSTONE), TOMBSTONE_TIMEOUT)
+
+
+def invalidate(*sessions: Any) -> None:
+    """Forget every cached view of these sessions (objects with ``pk`` and ``key_hash``)."""
+    _tombstone(
+        [snapshot_key(s.pk) for s in sessions]
+        + [engine_key(s.key_hash) for s in sessions if s.key_hash]
+    )
+
+
+def invalidate_snapshot(session_id: Any) -> None:
+    _tombstone([snapshot_key(session_id)])
+
+
+def invalidate_engine_entry(key_hash: str) -> None:
+    _tombstone([engine_key(key_hash)])

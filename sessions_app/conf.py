@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_TIMEOUT": 300,
     "HEADER_NAME": "X-Session-ID",
     "TOUCH_INTERVAL": 60,
+    "IDLE_TIMEOUT": None,
+    "ABSOLUTE_TIMEOUT": 30 * 24 * 3600,
+    "TRUSTED_PROXY_HEADER": None,
     "PROVIDERS": {"mock": {}},
     "DEFAULT_PROVIDER": "mock",
     "MAX_MESSAGE_CHARS": 32_000,
@@ -66,6 +69,21 @@ class AppSettings:
     @property
     def TOUCH_INTERVAL(self) -> int:
         return self._get("TOUCH_INTERVAL")
+
+    @property
+    def IDLE_TIMEOUT(self) -> int | None:
+        """Seconds without activity after which an HTTP session ends; ``None``: no idle limit."""
+        return self._get("IDLE_TIMEOUT")
+
+    @property
+    def ABSOLUTE_TIMEOUT(self) -> int | None:
+        """Seconds after creation after which an HTTP session ends, however active."""
+        return self._get("ABSOLUTE_TIMEOUT")
+
+    @property
+    def TRUSTED_PROXY_HEADER(self) -> str | None:
+        """``request.META`` key set by a trusted proxy (e.g. ``HTTP_X_FORWARDED_FOR``)."""
+        return self._get("TRUSTED_PROXY_HEADER")
 
     @property
     def PROVIDERS(self) -> dict[str, dict[str, Any]]:

@@ -77,6 +77,14 @@ class ConversationSession:
         return self.record.last_activity
 
     @property
+    def ip_address(self) -> str | None:
+        return self.record.ip_address
+
+    @property
+    def user_agent(self) -> str:
+        return self.record.user_agent
+
+    @property
     def expires_at(self) -> datetime | None:
         return self.record.expires_at
 

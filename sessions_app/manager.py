@@ -15,6 +15,7 @@ from sessions_app.asyncutils import async_twin
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import ValidationError
 from sessions_app.handle import ConversationSession
+from sessions_app.keys import hash_key
 from sessions_app.models import Sandbox, Session
 from sessions_app.pipeline import LifecycleEvent, MessageMiddleware, Pipeline, get_default_pipeline
 from sessions_app.pipeline.hooks import Hook
@@ -29,6 +30,12 @@ from sessions_app.services.selectors import (
 from sessions_app.session_config import SessionConfig
 
 HOUR = 3600
+
+
+def _required_user(user: Any) -> Any:
+    if validation.django_user(user) is None:
+        raise ValidationError("user is required.")
+    return user
 
 
 class SessionManager:
@@ -154,6 +161,21 @@ class SessionManager:
             return False
         sessions.delete_session(session, pipeline=self.pipeline, hard=hard)
         return True
+
+    def end_user_session(self, user: Any, session_id: Any) -> bool:
+        """Log ``user`` out of one of their sessions (e.g. a lost device). False if not theirs."""
+        session = self._find(session_id)
+        if session is None or session.user_id != _required_user(user).pk:
+            return False
+        sessions.delete_session(session, pipeline=self.pipeline, hard=True)
+        return True
+
+    def end_other_user_sessions(self, user: Any, current_session_key: str | None) -> int:
+        """Log ``user`` out everywhere but the session of ``current_session_key``."""
+        others = search(self.sandbox, user_id=_required_user(user))
+        if current_session_key:
+            others = others.exclude(key_hash=hash_key(current_session_key))
+        return lifecycle.delete_in_batches(others, self.pipeline)
 
     def archive_session(self, session_id: Any) -> bool:
         """Make the session read-only. False if not found."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -63,3 +65,31 @@ def spy_requests():
     register_provider("spy", Spy, DEFAULT_MODEL="mock-1")
     yield seen
     unregister_provider("spy")
+
+
+@pytest.fixture
+def redis_cache(settings, redis_url):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+        },
+    }
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": "sessions"}
+    yield caches["sessions"]
+    caches["sessions"].clear()
+
+
+@pytest.fixture
+def dead_cache(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": "sessions"}

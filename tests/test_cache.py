@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -14,34 +11,6 @@ from sessions_app.manager import SessionManager
 from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def redis_cache(settings, redis_url):
-    settings.CACHES = {
-        **settings.CACHES,
-        "sessions": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": redis_url,
-            "KEY_PREFIX": f"t{uuid.uuid4().hex[:8]}",
-        },
-    }
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": "sessions"}
-    yield caches["sessions"]
-    caches["sessions"].clear()
-
-
-@pytest.fixture
-def dead_cache(settings):
-    settings.CACHES = {
-        **settings.CACHES,
-        "sessions": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": "sessions"}
 
 
 def test_warm_validate_needs_no_database_query(manager, redis_cache):

@@ -51,11 +51,12 @@ def soft_delete_in_batches(sessions: QuerySet[Session], pipeline: Pipeline) -> i
 
     def mark(batch: QuerySet[Session]) -> int:
         with transaction.atomic():
-            ids = list(batch.select_for_update().values_list("pk", flat=True))
+            rows = list(batch.select_for_update().values_list("pk", "key_hash"))
+            ids = [pk for pk, _ in rows]
             marked = Session.objects.filter(pk__in=ids).update(
                 status=SessionStatus.DELETED, deleted_at=timezone.now()
             )
-        cache.invalidate(*ids)
+        cache.invalidate(*(Session(pk=pk, key_hash=key_hash) for pk, key_hash in rows))
         _fire_deleted(pipeline, ids)
         return marked
 

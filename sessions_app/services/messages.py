@@ -166,7 +166,7 @@ def store_message(
         increments["estimated_cost"] = Decimal(str(round(cost, 6)))
     if not append(Append(message, increments, now, reserve=reserve, pending=pending)):
         raise _refusal(session.pk, reserve or 0)
-    cache.invalidate(session.pk)  # the cached snapshot holds status and last activity
+    cache.invalidate(session)  # cached views hold status and last activity
     session.last_activity = now
     if reserve is not None:
         session.status = SessionStatus.ACTIVE

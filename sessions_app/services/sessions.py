@@ -174,7 +174,7 @@ def update_session(session: Session, compute: Callable[[Session], dict[str, Any]
         fresh = lock_writable(session.pk)
         changes = compute(fresh)
         Session.objects.filter(pk=session.pk).update(**changes)
-    cache.invalidate(session.pk)
+    cache.invalidate(fresh)
     for model_field in Session._meta.concrete_fields:
         setattr(session, model_field.attname, getattr(fresh, model_field.attname))
     for name, value in changes.items():
@@ -235,7 +235,7 @@ def transition(
             error_code="invalid_transition",
         )
     changed = Session.objects.filter(pk=session.pk, status=current).update(status=to, **fields)
-    cache.invalidate(session.pk)
+    cache.invalidate(session)
     if not changed:
         stored = Session.objects.filter(pk=session.pk).values_list("status", flat=True).first()
         if stored in (None, SessionStatus.DELETED):

@@ -83,7 +83,7 @@ def validate_session(sandbox: Sandbox | None, session_id: Any) -> bool:
             .update(last_activity=now)
         )
         # Never write back the snapshot read earlier: a concurrent write may be newer.
-        cache.invalidate(snapshot["id"])
+        cache.invalidate_snapshot(snapshot["id"])
         return bool(touched)
     return True
 

@@ -1,0 +1,126 @@
+"""``SESSION_ENGINE = "sessions_app.engine"``: Django sessions stored as Session rows.
+
+Keys are stored only as SHA-256 hashes; with ``SESSIONS_APP["CACHE_ALIAS"]``
+reads are served from the cache and writes go through to the database, and
+every operation falls back to the database when the cache is down. Loading an
+unknown, expired, idle or too old key never writes and never adopts the key.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+
+from sessions_app.keys import hash_key, new_key
+
+
+def _service() -> Any:
+    # Imported lazily: the engine module is imported before apps are ready.
+    from sessions_app.services import http_sessions
+
+    return http_sessions
+
+
+class SessionStore(SessionBase):
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        self._entry: dict[str, Any] | None = None
+        self._link: dict[str, Any] = {}
+
+    @classmethod
+    def get_model_class(cls) -> type:
+        from sessions_app.models import Session
+
+        return Session
+
+    def _hash(self, session_key: str | None = None) -> str:
+        return hash_key(session_key or self.session_key)
+
+    def load(self) -> dict[str, Any]:
+        now = time.time()
+        entry = _service().find(self._hash(), now) if self.session_key else None
+        if entry is None:
+            self._session_key = None  # never adopt a key we do not know
+            self._entry = None
+            return {}
+        self._entry = entry
+        _service().touch_if_due(self._hash(), entry, now)
+        return self.decode(entry["data"])
+
+    def exists(self, session_key: str | None) -> bool:
+        return bool(session_key) and _service().find(hash_key(session_key), time.time()) is not None
+
+    def _get_new_session_key(self) -> str:
+        # No existence check: the unique key hash makes a collision a CreateError, retried.
+        return new_key()
+
+    def create(self) -> None:
+        while True:
+            self._session_key = self._get_new_session_key()
+            try:
+                self.save(must_create=True)
+            except CreateError:
+                continue
+            self.modified = True
+            return
+
+    def save(self, must_create: bool = False) -> None:
+        if self.session_key is None:
+            return self.create()
+        data = self.encode(self._get_session(no_load=must_create))
+        expires = self.get_expiry_date()
+        if must_create:
+            entry = _service().create(self._hash(), data, expires, self._link)
+            if entry is None:
+                raise CreateError
+        else:
+            saved, entry = _service().save(self._hash(), data, expires, self._link, self._entry)
+            if not saved:
+                raise UpdateError
+        self._entry = entry
+        self._link = {}
+
+    def delete(self, session_key: str | None = None) -> None:
+        key = session_key or self.session_key
+        if key is None:
+            return
+        _service().delete(hash_key(key))
+        if key == self.session_key:
+            self._entry = None
+
+    def cycle_key(self) -> None:
+        """A new key for the same row, so the session keeps its id, messages and context."""
+        data = self._session
+        old_key = self.session_key
+        if not (old_key and self._entry is not None and self._rekey(old_key)):
+            self.create()
+            if old_key:
+                self.delete(old_key)
+        self._session_cache = data
+        self.modified = True
+
+    def _rekey(self, old_key: str) -> bool:
+        while True:
+            new = self._get_new_session_key()
+            moved = _service().rekey(self._hash(old_key), hash_key(new))
+            if moved is not None:  # None: the new key was taken, draw another
+                if moved:
+                    self._session_key = new
+                return moved
+
+    async def acycle_key(self) -> None:
+        await sync_to_async(self.cycle_key)()
+
+    def link_client(self, *, user: Any = None, ip_address: str | None, user_agent: str) -> None:
+        """Attach the user and client to the session; written with the next save."""
+        self._link = {"ip_address": ip_address, "user_agent": user_agent}
+        if user is not None:
+            self._link["user_id"] = user.pk
+        self.modified = True
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        _service().clear_expired()

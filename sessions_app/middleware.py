@@ -1,0 +1,97 @@
+"""HTTP session middleware: the session key comes from the cookie or a request header.
+
+A drop-in replacement for ``django.contrib.sessions.middleware.SessionMiddleware``
+that keeps all of its behaviour (``SESSION_SAVE_EVERY_REQUEST``, cookie flags from
+Django's settings, deleting the cookie of an emptied session, no save on 5xx,
+``UpdateError`` → ``SessionInterrupted``) and adds the ``X-Session-ID`` header
+(name from ``SESSIONS_APP["HEADER_NAME"]``):
+
+- Precedence: a non-empty header wins over the cookie, because a client that
+  sends it means it; the cookie then mirrors the header's session.
+- The response carries the header when the client sent it, and whenever this
+  request issued a new key (new session, ``cycle_key()`` on login, or an unknown
+  id replaced). Its value is the key the engine holds after saving, never the
+  incoming value: an unknown or expired id is not adopted.
+- A header client whose session is empty at the end (flushed, or its id was
+  unknown) gets an empty header, the header's analogue of deleting the cookie:
+  "forget your key". A cookie-only client gets no header then.
+- ``Vary: Cookie, <header>`` on every response that accessed the session.
+
+Sync middleware: Django runs it under ASGI through ``MiddlewareMixin``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.http import HttpRequest, HttpResponseBase
+from django.http.request import HttpHeaders
+from django.utils.cache import patch_vary_headers
+
+from sessions_app.conf import app_settings
+
+INCOMING_ATTR = "_sessions_app_incoming"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """The key a client sent with this request, and whether it came in the header."""
+
+    key: str | None
+    via_header: bool
+
+
+def read_incoming(request: HttpRequest, header_name: str) -> Incoming:
+    header_key = request.META.get(HttpHeaders.to_wsgi_name(header_name), "").strip()
+    if header_key:
+        return Incoming(header_key, via_header=True)
+    return Incoming(request.COOKIES.get(settings.SESSION_COOKIE_NAME), via_header=False)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware, with the session key also accepted from a header."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        incoming = read_incoming(request, app_settings.HEADER_NAME)
+        setattr(request, INCOMING_ATTR, incoming)
+        request.session = self.SessionStore(incoming.key)
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        incoming: Incoming | None = getattr(request, INCOMING_ATTR, None)
+        if incoming is None:
+            return super().process_response(request, response)
+        if incoming.via_header:
+            self.validate_key(request)
+        response = super().process_response(request, response)
+        header_name = app_settings.HEADER_NAME
+        value = self.header_value(request, response, incoming)
+        if value is not None:
+            response[header_name] = value
+        if request.session.accessed or value is not None:
+            patch_vary_headers(response, ("Cookie", header_name))
+        return response
+
+    @staticmethod
+    def validate_key(request: HttpRequest) -> None:
+        # Loading is how the engine checks a key: it drops one it does not hold, so
+        # a header client is never answered with an id that was not accepted.
+        if not request.session.accessed:
+            request.session.keys()
+
+    @staticmethod
+    def header_value(
+        request: HttpRequest, response: HttpResponseBase, incoming: Incoming
+    ) -> str | None:
+        session = request.session
+        if session.is_empty():
+            return "" if incoming.via_header else None
+        key = session.session_key
+        issued = key != incoming.key
+        # Like Django's cookie: a key issued in a failed (5xx) request was not saved.
+        if key is None or (issued and response.status_code >= 500):
+            return None
+        return key if incoming.via_header or issued else None

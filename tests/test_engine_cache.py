@@ -1,0 +1,116 @@
+"""The engine with a Redis cache: reads from Redis, writes through, and survives outages."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sessions_app.engine import SessionStore
+from sessions_app.keys import hash_key
+from sessions_app.manager import SessionManager
+from sessions_app.models import Session
+
+pytestmark = pytest.mark.django_db
+
+
+def new_session(**data) -> SessionStore:
+    store = SessionStore()
+    store.update(data)
+    store.save()
+    return store
+
+
+def test_warm_load_makes_no_database_query(redis_cache):
+    key = new_session(visits=3).session_key
+    with CaptureQueriesContext(connection) as queries:
+        assert SessionStore(key).load() == {"visits": 3}
+        assert SessionStore(key).exists(key)
+    assert len(queries) == 0
+
+
+def test_an_update_is_one_statement_and_reads_back_from_the_cache(redis_cache):
+    key = new_session(visits=1).session_key
+    store = SessionStore(key)
+    store["visits"] += 1
+    with CaptureQueriesContext(connection) as queries:
+        store.save()
+    assert [q["sql"].split()[0] for q in queries] == ["UPDATE"]
+    with CaptureQueriesContext(connection) as queries:
+        assert SessionStore(key).load() == {"visits": 2}
+    assert len(queries) == 0
+
+
+def test_the_cache_holds_only_the_key_hash(redis_cache, redis_url):
+    store = new_session(secret="value")
+    client = redis.Redis.from_url(redis_url)
+    keys = client.keys("*")
+    assert any(hash_key(store.session_key).encode() in k for k in keys)
+    assert not any(store.session_key.encode() in k for k in keys)
+    assert not any(store.session_key.encode() in (client.get(k) or b"") for k in keys)
+
+
+@pytest.mark.parametrize(
+    "delete",
+    [
+        lambda key, row: SessionManager().delete_session(row.pk),
+        lambda key, row: SessionManager().delete_session(row.pk, hard=True),
+        lambda key, row: Session.objects.filter(pk=row.pk).delete(),
+        lambda key, row: row.user.delete(),
+    ],
+    ids=["manager", "manager-hard", "queryset-or-admin", "cascade"],
+)
+def test_every_delete_path_removes_the_cached_entry(redis_cache, django_user_model, delete):
+    user = django_user_model.objects.create_user("ann")
+    store = new_session(a=1)
+    key = store.session_key
+    Session.objects.filter(key_hash=hash_key(key)).update(user=user)
+    SessionStore(key).load()  # the entry is cached
+    row = Session.objects.get(key_hash=hash_key(key))
+    delete(key, row)
+    assert SessionStore(key).load() == {}
+
+
+def run_whole_sequence() -> None:
+    store = new_session(step=1)
+    key = store.session_key
+    assert store.exists(key)
+    loaded = SessionStore(key)
+    assert loaded.load() == {"step": 1}
+    loaded["step"] = 2
+    loaded.save()
+    loaded.cycle_key()
+    loaded.save()
+    assert SessionStore(loaded.session_key).load() == {"step": 2}
+    assert SessionStore(key).load() == {}
+    created = SessionStore()
+    created.create()
+    created.delete()
+    assert not created.exists(created.session_key)
+    final_key = loaded.session_key
+    loaded.flush()
+    assert not Session.objects.filter(key_hash=hash_key(final_key)).exists()
+
+
+def test_every_operation_works_when_redis_is_down(dead_cache, caplog):
+    run_whole_sequence()
+    assert any("Session cache" in record.getMessage() for record in caplog.records)
+
+
+def test_redis_flushed_mid_sequence(redis_cache):
+    store = new_session(step=1)
+    key = store.session_key
+    assert SessionStore(key).load() == {"step": 1}
+    redis_cache.clear()
+    loaded = SessionStore(key)
+    assert loaded.load() == {"step": 1}
+    loaded["step"] = 2
+    redis_cache.clear()
+    loaded.save()
+    redis_cache.clear()
+    loaded.cycle_key()
+    loaded.save()
+    redis_cache.clear()
+    assert SessionStore(loaded.session_key).load() == {"step": 2}
+    run_whole_sequence()
