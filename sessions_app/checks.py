@@ -163,12 +163,19 @@ def _check_values() -> list[CheckMessage]:
         for name, minimum in INTEGERS.items()
         if not _is_int_at_least(getattr(app_settings, name), minimum)
     ]
-    ttl = app_settings.DEFAULT_TTL
-    if ttl is not None and not _is_int_at_least(ttl, 1):
+    errors += [
+        Error(f"SESSIONS_APP[{name!r}] must be a positive integer or None.", id="sessions_app.E011")
+        for name in ("DEFAULT_TTL", "IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT")
+        if getattr(app_settings, name) is not None
+        and not _is_int_at_least(getattr(app_settings, name), 1)
+    ]
+    header = app_settings.TRUSTED_PROXY_HEADER
+    if header is not None and not (isinstance(header, str) and header.startswith("HTTP_")):
         errors.append(
             Error(
-                "SESSIONS_APP['DEFAULT_TTL'] must be a positive integer or None.",
-                id="sessions_app.E011",
+                "SESSIONS_APP['TRUSTED_PROXY_HEADER'] must be a request.META key such as "
+                "'HTTP_X_FORWARDED_FOR', or None.",
+                id="sessions_app.E016",
             )
         )
     try:

@@ -44,6 +44,9 @@ def test_project_settings_pass(settings):
         ({"DEFAULT_SANDBOX": "bad sandbox!"}, "sessions_app.E015"),
         ({"CACHE_TIMEOUT": "x"}, "sessions_app.E010"),
         ({"PURGE_AFTER": -5}, "sessions_app.E010"),
+        ({"IDLE_TIMEOUT": 0}, "sessions_app.E011"),
+        ({"ABSOLUTE_TIMEOUT": "30d"}, "sessions_app.E011"),
+        ({"TRUSTED_PROXY_HEADER": "X-Forwarded-For"}, "sessions_app.E016"),
     ],
 )
 def test_misconfiguration_is_reported(settings, value, expected):
