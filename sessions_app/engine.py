@@ -41,17 +41,19 @@ class SessionStore(SessionBase):
 
     def load(self) -> dict[str, Any]:
         now = time.time()
-        entry = _service().find(self._hash(), now) if self.session_key else None
+        entry = _service().find(self._hash(), now, self.decode) if self.session_key else None
         if entry is None:
             self._session_key = None  # never adopt a key we do not know
             self._entry = None
             return {}
         self._entry = entry
         _service().touch_if_due(self._hash(), entry, now)
-        return self.decode(entry["data"])
+        return entry["data"]
 
     def exists(self, session_key: str | None) -> bool:
-        return bool(session_key) and _service().find(hash_key(session_key), time.time()) is not None
+        if not session_key:
+            return False
+        return _service().find(hash_key(session_key), time.time(), self.decode) is not None
 
     def _get_new_session_key(self) -> str:
         # No existence check: the unique key hash makes a collision a CreateError, retried.
@@ -70,14 +72,14 @@ class SessionStore(SessionBase):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
-        data = self.encode(self._get_session(no_load=must_create))
-        expires = self.get_expiry_date()
+        data = self._get_session(no_load=must_create)
+        encoded, expires, link = self.encode(data), self.get_expiry_date(), self._link
         if must_create:
-            entry = _service().create(self._hash(), data, expires, self._link)
+            entry = _service().create(self._hash(), encoded, data, expires, link)
             if entry is None:
                 raise CreateError
         else:
-            saved, entry = _service().save(self._hash(), data, expires, self._link, self._entry)
+            saved, entry = _service().save(self._hash(), encoded, data, expires, link, self._entry)
             if not saved:
                 raise UpdateError
         self._entry = entry

@@ -7,6 +7,7 @@ hit the cache first; writes go to the database, then refresh the entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,9 +21,9 @@ from sessions_app.models import Sandbox, Session, SessionStatus
 from sessions_app.services import lifecycle
 from sessions_app.services.sandboxes import get_or_create_sandbox
 
-Entry = dict[str, Any]  # {"id", "data", "expires", "created", "seen"}; times as epoch seconds
+# {"id", "data" (the decoded session dict), "expires", "created", "seen" (epoch seconds)}
+Entry = dict[str, Any]
 ENTRY_FIELDS = ("pk", "session_data", "expires_at", "created_at", "last_activity")
-
 
 
 def _default_sandbox_id() -> Subquery:
@@ -34,7 +35,7 @@ def _epoch(moment: datetime | None) -> float | None:
     return moment.timestamp() if moment else None
 
 
-def _entry(pk: Any, data: str, expires: Any, created: Any, seen: Any) -> Entry:
+def _entry(pk: Any, data: dict[str, Any], expires: Any, created: Any, seen: Any) -> Entry:
     return {
         "id": str(pk),
         "data": data,
@@ -64,14 +65,18 @@ def _live_rows(key_hash: str) -> Any:
     return Session.objects.filter(key_hash=key_hash).exclude(status=SessionStatus.DELETED)
 
 
-def find(key_hash: str, now: float) -> Entry | None:
-    """The live entry of this key, from the cache or the database; never writes a row."""
+def find(key_hash: str, now: float, decode: Callable[[str], dict[str, Any]]) -> Entry | None:
+    """The live entry of this key, from the cache or the database; never writes a row.
+
+    The cache holds the decoded payload, so a cached read verifies no signature.
+    """
     entry = cache.cache_get(cache.engine_key(key_hash))
     if not isinstance(entry, dict):
         row = next(iter(_live_rows(key_hash).values_list(*ENTRY_FIELDS)[:1]), None)
         if row is None:
             return None
-        entry = _entry(*row)
+        pk, encoded, *times = row
+        entry = _entry(pk, decode(encoded), *times)
         _remember(key_hash, entry, now, replace=False)
     return entry if is_live(entry, now) else None
 
@@ -90,22 +95,34 @@ def _capped_expiry(expires: datetime, created: datetime) -> datetime:
     return min(expires, created + timedelta(seconds=absolute)) if absolute else expires
 
 
-def create(key_hash: str, data: str, expires: datetime, link: dict[str, Any]) -> Entry | None:
+def _insert(session: Session) -> bool:
+    """One INSERT; a savepoint only inside a transaction, where a failure must not break it."""
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                session.save(force_insert=True)
+        else:
+            session.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def create(
+    key_hash: str, encoded: str, data: dict[str, Any], expires: datetime, link: dict[str, Any]
+) -> Entry | None:
     """Insert a new session; ``None`` when the key hash is taken (the caller picks another)."""
     now = timezone.now()
     session = Session(
         key_hash=key_hash,
         sandbox_id=_default_sandbox_id(),
-        session_data=data,
+        session_data=encoded,
         created_at=now,
         last_activity=now,
         expires_at=_capped_expiry(expires, now),
         **link,
     )
-    try:
-        with transaction.atomic():
-            session.save(force_insert=True)
-    except IntegrityError:
+    if not _insert(session):
         # The key hash is taken, or the default sandbox does not exist yet.
         get_or_create_sandbox(app_settings.DEFAULT_SANDBOX)
         return None
@@ -115,7 +132,12 @@ def create(key_hash: str, data: str, expires: datetime, link: dict[str, Any]) ->
 
 
 def save(
-    key_hash: str, data: str, expires: datetime, link: dict[str, Any], known: Entry | None
+    key_hash: str,
+    encoded: str,
+    data: dict[str, Any],
+    expires: datetime,
+    link: dict[str, Any],
+    known: Entry | None,
 ) -> tuple[bool, Entry | None]:
     """Update a live session in one statement: (saved, its new entry when ``known``).
 
@@ -126,7 +148,7 @@ def save(
     if known is not None:
         expires = _capped_expiry(expires, datetime.fromtimestamp(known["created"], tz=now.tzinfo))
     updated = _live_rows(key_hash).update(
-        session_data=data, expires_at=expires, last_activity=now, **link
+        session_data=encoded, expires_at=expires, last_activity=now, **link
     )
     if not updated or known is None:
         cache.invalidate_engine_entry(key_hash)
