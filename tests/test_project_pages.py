@@ -71,3 +71,14 @@ def test_admin_cannot_add_sessions_or_edit_history(admin_client, conversation):
     )
     assert change.status_code == 403
     assert conversation.get_messages()[0].content == "hi"
+
+
+def test_demo_visits_counter_with_only_the_header(client):
+    first = client.get("/visits/")
+    key = first.headers["X-Session-ID"]
+    assert first.json() == {"visits": 1}
+    client.cookies.clear()
+    second = client.get("/visits/", headers={"X-Session-ID": key})
+    assert second.json() == {"visits": 2}
+    assert second.headers["X-Session-ID"] == key
+    assert "X-Session-ID" in second.headers["Vary"] and "Cookie" in second.headers["Vary"]
