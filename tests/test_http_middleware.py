@@ -8,6 +8,7 @@ from importlib import import_module
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.test import AsyncClient, Client
 from django.utils import timezone
 
@@ -22,12 +23,16 @@ AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 HEADER = "X-Session-ID"
 
 
-@pytest.fixture(autouse=True)
-def http(settings):
+@pytest.fixture(autouse=True, params=[None, "default"], ids=["db", "cached"])
+def http(request, settings):
+    """Every test runs on the database-only engine and with the engine's cache."""
     settings.ROOT_URLCONF = "tests.http_urls"
     settings.MIDDLEWARE = [OURS, AUTH]
     settings.SESSION_ENGINE = ENGINE
-    return settings
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": request.param}
+    caches["default"].clear()
+    yield settings
+    caches["default"].clear()
 
 
 def stored(key: str) -> bool:
