@@ -27,7 +27,7 @@ def _service() -> Any:
 class SessionStore(SessionBase):
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
-        self._entry: dict[str, Any] | None = None
+        self._entry: Any = None  # the service's Entry of the loaded session
         self._link: dict[str, Any] = {}
 
     @classmethod
@@ -40,15 +40,15 @@ class SessionStore(SessionBase):
         return hash_key(session_key or self.session_key)
 
     def load(self) -> dict[str, Any]:
-        now = time.time()
-        entry = _service().find(self._hash(), now, self.decode) if self.session_key else None
+        key_hash = self._hash() if self.session_key else None
+        entry = (
+            _service().find(key_hash, time.time(), self.decode, touch=True) if key_hash else None
+        )
+        self._entry = entry
         if entry is None:
             self._session_key = None  # never adopt a key we do not know
-            self._entry = None
             return {}
-        self._entry = entry
-        _service().touch_if_due(self._hash(), entry, now)
-        return entry["data"]
+        return entry.data
 
     def exists(self, session_key: str | None) -> bool:
         if not session_key:

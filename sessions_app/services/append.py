@@ -13,12 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 
 from sessions_app.models import WRITABLE_STATUSES, Message, Session, SessionStatus
+from sessions_app.services import sql
 from sessions_app.services.selectors import not_expired
 
 
@@ -41,8 +42,8 @@ class Append:
 
 def append(op: Append) -> bool:
     """Store ``op.message``; False (nothing written) when the guard refuses the session."""
-    alias = router.db_for_write(Message)
-    connection = connections[alias]
+    connection = sql.connection_for(Message)
+    alias = connection.alias
     stored = (
         _append_in_one_statement(op, connection)
         if connection.vendor == "postgresql"
@@ -87,51 +88,46 @@ def _append_in_a_transaction(op: Append, alias: str) -> bool:
 
 
 def _append_in_one_statement(op: Append, connection: BaseDatabaseWrapper) -> bool:
-    def col(model: type, name: str) -> str:
-        return connection.ops.quote_name(model._meta.get_field(name).column)
+    def col(name: str) -> str:
+        return sql.column(Session, name, connection)
 
-    def prep(name: str, value: Any) -> Any:
-        return Session._meta.get_field(name).get_db_prep_save(value, connection)
-
-    sets = [f"{col(Session, name)} = {col(Session, name)} + %s" for name in op.increments]
+    sets = [f"{col(name)} = {col(name)} + %s" for name in op.increments]
     params: list[Any] = [*op.increments.values()]
     if op.pending:
-        pending = col(Session, "pending_replies")
-        sets.append(f"{pending} = GREATEST({pending} + %s, 0)")
+        sets.append(f"{col('pending_replies')} = GREATEST({col('pending_replies')} + %s, 0)")
         params.append(op.pending)
-    sets.append(f"{col(Session, 'last_activity')} = %s")
-    params.append(prep("last_activity", op.now))
+    sets.append(f"{col('last_activity')} = %s")
+    params.append(sql.prepare(Session, "last_activity", op.now, connection))
     if op.reserve is not None:
-        sets.append(f"{col(Session, 'status')} = %s")
+        sets.append(f"{col('status')} = %s")
         params.append(SessionStatus.ACTIVE)
 
-    where = f"{col(Session, 'id')} = %s"
-    params.append(prep("id", op.message.session_id))
+    where = f"{col('id')} = %s"
+    params.append(sql.prepare(Session, "id", op.message.session_id, connection))
     if op.reserve is not None:
         statuses = ", ".join(["%s"] * len(WRITABLE_STATUSES))
-        expires, limit = col(Session, "expires_at"), col(Session, "max_messages")
-        used = f"{col(Session, 'message_count')} + {col(Session, 'pending_replies')} + %s"
+        used = f"{col('message_count')} + {col('pending_replies')} + %s"
         where += (
-            f" AND {col(Session, 'status')} IN ({statuses})"
-            f" AND ({expires} IS NULL OR {expires} > %s)"
-            f" AND ({limit} IS NULL OR {used} <= {limit})"
+            f" AND {col('status')} IN ({statuses})"
+            f" AND ({col('expires_at')} IS NULL OR {col('expires_at')} > %s)"
+            f" AND ({col('max_messages')} IS NULL OR {used} <= {col('max_messages')})"
         )
-        params += [*WRITABLE_STATUSES, prep("expires_at", op.now), op.reserve]
+        params += [*WRITABLE_STATUSES, sql.prepare(Session, "expires_at", op.now, connection)]
+        params.append(op.reserve)
 
-    fields = [f for f in Message._meta.concrete_fields if f.name not in ("session", "seq")]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    params += [f.get_db_prep_save(getattr(op.message, f.attname), connection) for f in fields]
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = (
+    columns, values = sql.insert_values(op.message, ("session", "seq"), connection)
+    session_fk, seq = (
+        sql.column(Message, "session", connection),
+        sql.column(Message, "seq", connection),
+    )
+    statement = (
         f"WITH counted AS (UPDATE {Session._meta.db_table} SET {', '.join(sets)} "
-        f"WHERE {where} RETURNING {col(Session, 'id')} AS sid, "
-        f"{col(Session, 'last_seq')} AS next_seq) "
-        f"INSERT INTO {Message._meta.db_table} ({columns}, {col(Message, 'session')}, "
-        f"{col(Message, 'seq')}) SELECT {placeholders}, sid, next_seq FROM counted "
-        f"RETURNING {col(Message, 'seq')}"
+        f"WHERE {where} RETURNING {col('id')} AS sid, {col('last_seq')} AS next_seq) "
+        f"INSERT INTO {Message._meta.db_table} ({', '.join(columns)}, {session_fk}, {seq}) "
+        f"SELECT {', '.join(['%s'] * len(values))}, sid, next_seq FROM counted RETURNING {seq}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, [*params, *values])
         row = cursor.fetchone()
     if row is None:
         return False

@@ -9,26 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
 from django.utils import timezone
 
 from sessions_app import cache
 from sessions_app.conf import app_settings
 from sessions_app.models import Sandbox, Session, SessionStatus
-from sessions_app.services import lifecycle
+from sessions_app.services import lifecycle, sql
 from sessions_app.services.sandboxes import get_or_create_sandbox
 
-# {"id", "data" (the decoded session dict), "expires", "created", "seen" (epoch seconds)}
-Entry = dict[str, Any]
+
+class Entry(NamedTuple):
+    """What the engine knows of a live session; cached as a plain tuple (small, fast)."""
+
+    id: str
+    data: dict[str, Any]  # the decoded payload
+    expires: float | None  # epoch seconds, like the two below
+    created: float
+    seen: float  # last activity
+
+
 ENTRY_FIELDS = ("pk", "session_data", "expires_at", "created_at", "last_activity")
-
-
-def _default_sandbox_id() -> Subquery:
-    # Resolved inside the INSERT: no extra round trip, and never a stale id.
-    return Subquery(Sandbox.objects.filter(slug=app_settings.DEFAULT_SANDBOX).values("pk")[:1])
 
 
 def _epoch(moment: datetime | None) -> float | None:
@@ -36,58 +39,54 @@ def _epoch(moment: datetime | None) -> float | None:
 
 
 def _entry(pk: Any, data: dict[str, Any], expires: Any, created: Any, seen: Any) -> Entry:
-    return {
-        "id": str(pk),
-        "data": data,
-        "expires": _epoch(expires),
-        "created": _epoch(created),
-        "seen": _epoch(seen),
-    }
+    return Entry(str(pk), data, _epoch(expires), _epoch(created), _epoch(seen))
 
 
 def is_live(entry: Entry, now: float) -> bool:
     """Not expired, within the absolute lifetime, and not idle for too long."""
     absolute, idle = app_settings.ABSOLUTE_TIMEOUT, app_settings.IDLE_TIMEOUT
     return (
-        (entry["expires"] is None or entry["expires"] > now)
-        and (not absolute or entry["created"] + absolute > now)
-        and (not idle or entry["seen"] + idle > now)
+        (entry.expires is None or entry.expires > now)
+        and (not absolute or entry.created + absolute > now)
+        and (not idle or entry.seen + idle > now)
     )
 
 
 def _remember(key_hash: str, entry: Entry, now: float, *, replace: bool) -> None:
-    timeout = entry["expires"] - now if entry["expires"] else app_settings.CACHE_TIMEOUT
+    timeout = entry.expires - now if entry.expires else app_settings.CACHE_TIMEOUT
     store = cache.cache_set if replace else cache.cache_add
-    store(cache.engine_key(key_hash), entry, timeout)
+    store(cache.engine_key(key_hash), tuple(entry), timeout)
 
 
 def _live_rows(key_hash: str) -> Any:
     return Session.objects.filter(key_hash=key_hash).exclude(status=SessionStatus.DELETED)
 
 
-def find(key_hash: str, now: float, decode: Callable[[str], dict[str, Any]]) -> Entry | None:
-    """The live entry of this key, from the cache or the database; never writes a row.
+def find(
+    key_hash: str, now: float, decode: Callable[[str], dict[str, Any]], *, touch: bool = False
+) -> Entry | None:
+    """The live entry of this key, from the cache or the database; never inserts a row.
 
     The cache holds the decoded payload, so a cached read verifies no signature.
+    With ``touch``, activity is recorded at most once per ``TOUCH_INTERVAL``.
     """
-    entry = cache.cache_get(cache.engine_key(key_hash))
-    if not isinstance(entry, dict):
+    cached = cache.cache_get(cache.engine_key(key_hash))
+    if isinstance(cached, tuple) and len(cached) == len(Entry._fields):
+        entry = Entry._make(cached)
+    else:
         row = next(iter(_live_rows(key_hash).values_list(*ENTRY_FIELDS)[:1]), None)
         if row is None:
             return None
         pk, encoded, *times = row
         entry = _entry(pk, decode(encoded), *times)
         _remember(key_hash, entry, now, replace=False)
-    return entry if is_live(entry, now) else None
-
-
-def touch_if_due(key_hash: str, entry: Entry, now: float) -> None:
-    """Record activity at most once per ``TOUCH_INTERVAL``, so most reads write nothing."""
-    if now - entry["seen"] < app_settings.TOUCH_INTERVAL:
-        return
-    _live_rows(key_hash).update(last_activity=timezone.now())
-    # Invalidate rather than write back the entry read earlier: a concurrent save may be newer.
-    cache.invalidate_engine_entry(key_hash)
+    if not is_live(entry, now):
+        return None
+    if touch and now - entry.seen >= app_settings.TOUCH_INTERVAL:
+        _update(key_hash, {"last_activity": timezone.now()})
+        # Invalidate rather than write back the entry read earlier: a concurrent save may be newer.
+        cache.invalidate_engine_entry(key_hash)
+    return entry
 
 
 def _capped_expiry(expires: datetime, created: datetime) -> datetime:
@@ -95,17 +94,52 @@ def _capped_expiry(expires: datetime, created: datetime) -> datetime:
     return min(expires, created + timedelta(seconds=absolute)) if absolute else expires
 
 
-def _insert(session: Session) -> bool:
-    """One INSERT; a savepoint only inside a transaction, where a failure must not break it."""
-    try:
-        if transaction.get_connection().in_atomic_block:
-            with transaction.atomic():
-                session.save(force_insert=True)
+def _execute(statement: str, params: list[Any], *, may_fail: bool = False) -> int:
+    """Run one statement and return its row count.
+
+    A statement that ``may_fail`` (an INSERT that can collide) runs in a
+    savepoint when a transaction is open, so its failure does not break it.
+    """
+    connection = sql.connection_for(Session)
+    with connection.cursor() as cursor:
+        if may_fail and connection.in_atomic_block:
+            with transaction.atomic(using=connection.alias):
+                cursor.execute(statement, params)
         else:
-            session.save(force_insert=True)
+            cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _insert(session: Session) -> bool:
+    """One INSERT; the default sandbox's id is a subquery in it: no lookup, never stale."""
+    connection = sql.connection_for(Session)
+    columns, values = sql.insert_values(session, ("sandbox",), connection)
+    sandbox_table = Sandbox._meta.db_table
+    statement = (
+        f"INSERT INTO {Session._meta.db_table} ({', '.join(columns)}, "
+        f"{sql.column(Session, 'sandbox', connection)}) "
+        f"VALUES ({', '.join(['%s'] * len(values))}, "
+        f"(SELECT {sql.column(Sandbox, 'id', connection)} FROM {sandbox_table} "
+        f"WHERE {sql.column(Sandbox, 'slug', connection)} = %s))"
+    )
+    try:
+        _execute(statement, [*values, app_settings.DEFAULT_SANDBOX], may_fail=True)
     except IntegrityError:
         return False
     return True
+
+
+def _update(key_hash: str, changes: dict[str, Any]) -> int:
+    """One UPDATE of the live row with this key hash; returns how many rows (0 or 1)."""
+    connection = sql.connection_for(Session)
+    sets = ", ".join(f"{sql.column(Session, name, connection)} = %s" for name in changes)
+    statement = (
+        f"UPDATE {Session._meta.db_table} SET {sets} "
+        f"WHERE {sql.column(Session, 'key_hash', connection)} = %s "
+        f"AND {sql.column(Session, 'status', connection)} <> %s"
+    )
+    values = [sql.prepare(Session, name, value, connection) for name, value in changes.items()]
+    return _execute(statement, [*values, key_hash, SessionStatus.DELETED])
 
 
 def create(
@@ -115,7 +149,6 @@ def create(
     now = timezone.now()
     session = Session(
         key_hash=key_hash,
-        sandbox_id=_default_sandbox_id(),
         session_data=encoded,
         created_at=now,
         last_activity=now,
@@ -146,14 +179,14 @@ def save(
     """
     now = timezone.now()
     if known is not None:
-        expires = _capped_expiry(expires, datetime.fromtimestamp(known["created"], tz=now.tzinfo))
-    updated = _live_rows(key_hash).update(
-        session_data=encoded, expires_at=expires, last_activity=now, **link
+        expires = _capped_expiry(expires, datetime.fromtimestamp(known.created, tz=now.tzinfo))
+    updated = _update(
+        key_hash, {"session_data": encoded, "expires_at": expires, "last_activity": now, **link}
     )
     if not updated or known is None:
         cache.invalidate_engine_entry(key_hash)
         return bool(updated), None
-    entry = {**known, "data": data, "expires": expires.timestamp(), "seen": now.timestamp()}
+    entry = known._replace(data=data, expires=expires.timestamp(), seen=now.timestamp())
     _remember(key_hash, entry, now.timestamp(), replace=True)
     return True, entry
 

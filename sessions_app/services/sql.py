@@ -1,0 +1,37 @@
+"""Hand-written statements for the two hottest paths (appends, HTTP session saves).
+
+The ORM spends more time compiling these statements than the database spends
+running them; they are built from the models' own metadata, so column names
+and value conversion stay the ORM's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
+
+
+def connection_for(model: type[Model]) -> BaseDatabaseWrapper:
+    return connections[router.db_for_write(model)]
+
+
+def column(model: type[Model], name: str, connection: BaseDatabaseWrapper) -> str:
+    """The quoted column of field ``name`` (a field name or its attname, e.g. ``user_id``)."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def prepare(model: type[Model], name: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
+    """``value`` converted for field ``name`` as the ORM would save it."""
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+def insert_values(
+    obj: Model, skip: tuple[str, ...], connection: BaseDatabaseWrapper
+) -> tuple[list[str], list[Any]]:
+    """Quoted columns and prepared values of every concrete field of ``obj`` but ``skip``."""
+    fields = [f for f in obj._meta.concrete_fields if f.name not in skip]
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    return columns, [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
