@@ -114,3 +114,24 @@ def test_redis_flushed_mid_sequence(redis_cache):
     redis_cache.clear()
     assert SessionStore(loaded.session_key).load() == {"step": 2}
     run_whole_sequence()
+
+
+def test_a_read_only_request_with_a_warm_cache(redis_cache, settings, client, monkeypatch):
+    """No database query and a single Redis round trip."""
+    settings.ROOT_URLCONF = "tests.http_urls"
+    key = new_session(visits=5).session_key
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+    assert client.get("/read/").json() == {"visits": 5}  # warms the cache
+    commands: list[str] = []
+    real = redis.Redis.execute_command
+
+    def counting(self, *args, **kwargs):
+        commands.append(args[0])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/read/")
+    assert response.json() == {"visits": 5}
+    assert len(queries) == 0
+    assert commands == ["GET"]
