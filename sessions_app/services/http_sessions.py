@@ -24,22 +24,21 @@ from sessions_app.services.sandboxes import get_or_create_sandbox
 class Entry(NamedTuple):
     """What the engine knows of a live session; cached as a plain tuple (small, fast)."""
 
-    id: str
     data: dict[str, Any]  # the decoded payload
     expires: float | None  # epoch seconds, like the two below
     created: float
     seen: float  # last activity
 
 
-ENTRY_FIELDS = ("pk", "session_data", "expires_at", "created_at", "last_activity")
+ENTRY_FIELDS = ("session_data", "expires_at", "created_at", "last_activity")
 
 
 def _epoch(moment: datetime | None) -> float | None:
     return moment.timestamp() if moment else None
 
 
-def _entry(pk: Any, data: dict[str, Any], expires: Any, created: Any, seen: Any) -> Entry:
-    return Entry(str(pk), data, _epoch(expires), _epoch(created), _epoch(seen))
+def _entry(data: dict[str, Any], expires: Any, created: Any, seen: Any) -> Entry:
+    return Entry(data, _epoch(expires), _epoch(created), _epoch(seen))
 
 
 def is_live(entry: Entry, now: float) -> bool:
@@ -77,8 +76,8 @@ def find(
         row = next(iter(_live_rows(key_hash).values_list(*ENTRY_FIELDS)[:1]), None)
         if row is None:
             return None
-        pk, encoded, *times = row
-        entry = _entry(pk, decode(encoded), *times)
+        encoded, *times = row
+        entry = _entry(decode(encoded), *times)
         _remember(key_hash, entry, now, replace=False)
     if not is_live(entry, now):
         return None
@@ -159,7 +158,7 @@ def create(
         # The key hash is taken, or the default sandbox does not exist yet.
         get_or_create_sandbox(app_settings.DEFAULT_SANDBOX)
         return None
-    entry = _entry(session.pk, data, session.expires_at, now, now)
+    entry = _entry(data, session.expires_at, now, now)
     _remember(key_hash, entry, now.timestamp(), replace=True)
     return entry
 
