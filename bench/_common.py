@@ -77,12 +77,18 @@ def rate(op: Op, seconds: float) -> float:
     return units / (now - start)
 
 
-def measure(ops: dict[str, Op], contexts: Mapping[str, Context] | None = None) -> dict[str, float]:
-    """Warm each op up, then take the median of ``RUNS`` runs, interleaving the ops per run.
+def measure_samples(
+    ops: dict[str, Op],
+    contexts: Mapping[str, Context] | None = None,
+    *,
+    runs: int = RUNS,
+    seconds: float = RUN_SECONDS,
+) -> dict[str, list[float]]:
+    """Warm each op up, then time ``runs`` runs of ``seconds`` each, interleaving the ops.
 
     Interleaving makes slow drift of a noisy machine hit every op alike. ``contexts`` maps an
     op name to a factory of the context (e.g. ``override_settings``) that op runs in; it is
-    entered around each timed run, outside the timing.
+    entered around each timed run, outside the timing. Prints one line per op.
     """
     contexts = contexts or {}
 
@@ -93,13 +99,24 @@ def measure(ops: dict[str, Op], contexts: Mapping[str, Context] | None = None) -
     for name in ops:
         timed(name, WARMUP_SECONDS)
     samples: dict[str, list[float]] = {name: [] for name in ops}
-    for _ in range(RUNS):
+    for _ in range(runs):
         for name in ops:
-            samples[name].append(timed(name, RUN_SECONDS))
+            samples[name].append(timed(name, seconds))
     for name, values in samples.items():
         spread = ", ".join(f"{v:,.0f}" for v in values)
         print(f"  {name:<34} median {statistics.median(values):>10,.0f}/s  runs: {spread}")
+    return samples
+
+
+def measure(ops: dict[str, Op], contexts: Mapping[str, Context] | None = None) -> dict[str, float]:
+    """Median rate of each op over ``RUNS`` interleaved runs (see :func:`measure_samples`)."""
+    samples = measure_samples(ops, contexts)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def paired_ratio(ours: list[float], baseline: list[float]) -> float:
+    """Median of the per-run ratios: each run of ``ours`` against the adjacent baseline run."""
+    return statistics.median(a / b for a, b in zip(ours, baseline, strict=True))
 
 
 def emit(rows: Iterable[Row]) -> None:

@@ -6,8 +6,12 @@ database file in it), ``DATABASE_URL`` for PostgreSQL (database ``sessions_bench
 each run) and ``REDIS_URL`` (Redis db 14) for the cached scenarios. Each script migrates and
 flushes its database first. Missing services are reported as skipped, with exit code 0.
 
+Scripts: ``bench_messages.py``, ``bench_ttl.py``, ``bench_engine.py`` (session engines: ours vs
+Django's ``db`` / ``cache`` / ``cached_db``, on SQLite and PostgreSQL) and ``bench_http.py``
+(requests/s under gunicorn per session set-up, on PostgreSQL, or SQLite without it).
+
 Environment overrides: ``BENCH_POSTGRES_URL``, ``BENCH_REDIS_URL``, ``BENCH_SECONDS`` (per run,
-default 0.8), ``BENCH_RUNS`` (default 3).
+default 0.8), ``BENCH_RUNS`` (default 3); ``BENCH_HTTP_*`` (see ``bench_http.py``).
 """
 
 from __future__ import annotations
@@ -79,6 +83,12 @@ def check_redis(url: str) -> str:
 def scenarios(pg_skip: str, redis_skip: str) -> list[Scenario]:
     pg = {"DATABASE_URL": POSTGRES_URL}
     cache = {"REDIS_URL": REDIS_URL}
+    # The session-engine scenarios measure the cached engines only when Redis answers, and
+    # report them as skipped otherwise (the database-only engines still run).
+    maybe_cache = {} if redis_skip else cache
+    plus_redis = "" if redis_skip else "+redis"
+    # HTTP: one database, PostgreSQL when it answers (closest to production), else SQLite.
+    http_db, http_env = ("sqlite", {}) if pg_skip else ("postgresql", pg)
     return [
         Scenario("messages", "bench_messages.py", "sqlite"),
         Scenario("messages", "bench_messages.py", "postgresql", pg, pg_skip),
@@ -86,6 +96,9 @@ def scenarios(pg_skip: str, redis_skip: str) -> list[Scenario]:
         Scenario("ttl", "bench_ttl.py", "sqlite+redis", cache, redis_skip),
         Scenario("ttl", "bench_ttl.py", "postgresql", pg, pg_skip),
         Scenario("ttl", "bench_ttl.py", "postgresql+redis", pg | cache, pg_skip or redis_skip),
+        Scenario("engine", "bench_engine.py", "sqlite" + plus_redis, maybe_cache),
+        Scenario("engine", "bench_engine.py", "postgresql" + plus_redis, pg | maybe_cache, pg_skip),
+        Scenario("http", "bench_http.py", http_db + plus_redis, http_env | maybe_cache),
     ]
 
 
@@ -99,14 +112,20 @@ def scenario_env(scenario: Scenario, var_dir: Path, redis_skip: str) -> dict[str
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
         PYTHONUNBUFFERED="1",
     )
-    if not redis_skip:
+    if redis_skip:
+        env["BENCH_REDIS_SKIP"] = redis_skip
+    else:
         env["BENCH_REDIS_URL"] = REDIS_URL
     env.update(scenario.env)
     return env
 
 
-def run_scenario(scenario: Scenario, env: dict[str, str]) -> list[Row]:
-    """Run one script, echoing its output; raises ``RuntimeError`` when it fails."""
+def run_scenario(scenario: Scenario, env: dict[str, str]) -> tuple[list[Row], int]:
+    """Run one script, echoing its output; returns its rows and exit code.
+
+    Raises ``RuntimeError`` when it printed no result. A script can exit non-zero and still
+    print rows (e.g. the engine benchmarks when one of our engines fails): both are kept.
+    """
     print(f"\n== {scenario.name} on {scenario.backend}", flush=True)
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -123,11 +142,16 @@ def run_scenario(scenario: Scenario, env: dict[str, str]) -> list[Row]:
             rows = [Row(**row) for row in json.loads(line[len(RESULT_MARKER) :])]
         else:
             print(line, end="", flush=True)
-    code = proc.wait(timeout=SCENARIO_TIMEOUT)
-    if code or not rows:
+    try:
+        code = proc.wait(timeout=SCENARIO_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # the scripts stop their own children (gunicorn) on SIGTERM
+        proc.wait(timeout=30)
+        raise
+    if not rows:
         raise RuntimeError(f"{scenario.script} on {scenario.backend} exited with {code}")
     print(f"  ({time.perf_counter() - started:.1f} s including start-up and migrate)")
-    return rows
+    return rows, code
 
 
 def fmt(value: float | None) -> str:
@@ -172,6 +196,17 @@ def print_notes(rows: list[Row]) -> None:
         "  baselines: messages -> raw ORM Message.objects.create loop into a separate "
         "session; ttl -> raw redis-py GET loop on one pooled client (same process, same run)."
     )
+    print(
+        "  engine -> ours (sessions_app.engine) vs Django's session engine in the same process: "
+        "cached variant vs cached_db, database-only vs db; PASS/MISS uses the median of the "
+        "per-run ratios (each run of ours next to its baseline's), the ratio column the "
+        "ratio of the medians."
+    )
+    print(
+        "  http -> requests/s under gunicorn (2 sync workers) of ours (middleware + engine) vs "
+        "Django's SessionMiddleware with cached_db / db; warm read = SQL queries and Redis "
+        "round trips of one read-only request."
+    )
     print("  messages ops/s = messages stored per second (a mock user turn stores 2).")
     for row in rows:
         if row.ops is not None and row.note:
@@ -212,7 +247,13 @@ def main() -> int:
             var_dir = Path(tmp) / f"{index}-{scenario.name}-{scenario.backend}"
             var_dir.mkdir()
             try:
-                rows += run_scenario(scenario, scenario_env(scenario, var_dir, redis_skip))
+                new_rows, code = run_scenario(scenario, scenario_env(scenario, var_dir, redis_skip))
+                rows += new_rows
+                if code:
+                    failed = True
+                    note = f"FAILED: {scenario.script} exited with {code} (see its output above)"
+                    print(f"  {note}", file=sys.stderr)
+                    rows.append(Row(scenario.name, scenario.backend, None, None, "", note=note))
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 failed = True
                 print(f"  FAILED: {exc}", file=sys.stderr)
