@@ -7,11 +7,12 @@ hit the cache first; writes go to the database, then refresh the entry.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from sessions_app import cache
@@ -73,7 +74,7 @@ def find(
     if isinstance(cached, tuple) and len(cached) == len(Entry._fields):
         entry = Entry._make(cached)
     else:
-        row = next(iter(_live_rows(key_hash).values_list(*ENTRY_FIELDS)[:1]), None)
+        row = _select(key_hash)
         if row is None:
             return None
         encoded, *times = row
@@ -109,20 +110,66 @@ def _execute(statement: str, params: list[Any], *, may_fail: bool = False) -> in
         return cursor.rowcount
 
 
+# The statements are built once per database: building them is most of an ORM call's cost.
+
+
+@functools.cache
+def _live_condition(alias: str) -> str:
+    connection = connections[alias]
+    return (
+        f"{sql.column(Session, 'key_hash', connection)} = %s "
+        f"AND {sql.column(Session, 'status', connection)} <> %s"
+    )
+
+
+@functools.cache
+def _select_statement(alias: str) -> tuple[str, list[Any]]:
+    connection = connections[alias]
+    columns = ", ".join(sql.column(Session, name, connection) for name in ENTRY_FIELDS)
+    statement = f"SELECT {columns} FROM {Session._meta.db_table} WHERE {_live_condition(alias)}"
+    return statement, sql.row_converters(Session, ENTRY_FIELDS, connection)
+
+
+@functools.cache
+def _update_statement(alias: str, names: tuple[str, ...]) -> str:
+    connection = connections[alias]
+    sets = ", ".join(f"{sql.column(Session, name, connection)} = %s" for name in names)
+    return f"UPDATE {Session._meta.db_table} SET {sets} WHERE {_live_condition(alias)}"
+
+
+@functools.cache
+def _insert_statement(alias: str) -> str:
+    connection = connections[alias]
+    columns, _ = sql.insert_values(Session(), ("sandbox",), connection)
+    return (
+        f"INSERT INTO {Session._meta.db_table} ({', '.join(columns)}, "
+        f"{sql.column(Session, 'sandbox', connection)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}, "
+        f"(SELECT {sql.column(Sandbox, 'id', connection)} FROM {Sandbox._meta.db_table} "
+        f"WHERE {sql.column(Sandbox, 'slug', connection)} = %s))"
+    )
+
+
+def _select(key_hash: str) -> tuple[Any, ...] | None:
+    """``ENTRY_FIELDS`` of the live row with this key hash."""
+    connection = sql.connection_for(Session)
+    statement, converters = _select_statement(connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [key_hash, SessionStatus.DELETED])
+        row = cursor.fetchone()
+    return None if row is None else sql.convert_row(row, converters, connection)
+
+
 def _insert(session: Session) -> bool:
     """One INSERT; the default sandbox's id is a subquery in it: no lookup, never stale."""
     connection = sql.connection_for(Session)
-    columns, values = sql.insert_values(session, ("sandbox",), connection)
-    sandbox_table = Sandbox._meta.db_table
-    statement = (
-        f"INSERT INTO {Session._meta.db_table} ({', '.join(columns)}, "
-        f"{sql.column(Session, 'sandbox', connection)}) "
-        f"VALUES ({', '.join(['%s'] * len(values))}, "
-        f"(SELECT {sql.column(Sandbox, 'id', connection)} FROM {sandbox_table} "
-        f"WHERE {sql.column(Sandbox, 'slug', connection)} = %s))"
-    )
+    _, values = sql.insert_values(session, ("sandbox",), connection)
     try:
-        _execute(statement, [*values, app_settings.DEFAULT_SANDBOX], may_fail=True)
+        _execute(
+            _insert_statement(connection.alias),
+            [*values, app_settings.DEFAULT_SANDBOX],
+            may_fail=True,
+        )
     except IntegrityError:
         return False
     return True
@@ -131,12 +178,7 @@ def _insert(session: Session) -> bool:
 def _update(key_hash: str, changes: dict[str, Any]) -> int:
     """One UPDATE of the live row with this key hash; returns how many rows (0 or 1)."""
     connection = sql.connection_for(Session)
-    sets = ", ".join(f"{sql.column(Session, name, connection)} = %s" for name in changes)
-    statement = (
-        f"UPDATE {Session._meta.db_table} SET {sets} "
-        f"WHERE {sql.column(Session, 'key_hash', connection)} = %s "
-        f"AND {sql.column(Session, 'status', connection)} <> %s"
-    )
+    statement = _update_statement(connection.alias, tuple(changes))
     values = [sql.prepare(Session, name, value, connection) for name, value in changes.items()]
     return _execute(statement, [*values, key_hash, SessionStatus.DELETED])
 

@@ -35,3 +35,30 @@ def insert_values(
     fields = [f for f in obj._meta.concrete_fields if f.name not in skip]
     columns = [connection.ops.quote_name(f.column) for f in fields]
     return columns, [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+
+
+def row_converters(
+    model: type[Model], names: tuple[str, ...], connection: BaseDatabaseWrapper
+) -> list[tuple[Any, list[Any]]]:
+    """For each field, its column expression and the converters the ORM applies when reading."""
+    result = []
+    for name in names:
+        field = model._meta.get_field(name)
+        column_ref = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column_ref) + field.get_db_converters(
+            connection
+        )
+        result.append((column_ref, converters))
+    return result
+
+
+def convert_row(
+    row: tuple[Any, ...], converters: list[tuple[Any, list[Any]]], connection: BaseDatabaseWrapper
+) -> tuple[Any, ...]:
+    """A raw row as the ORM would have returned it (e.g. SQLite's datetime text → datetime)."""
+    converted = []
+    for value, (column_ref, functions) in zip(row, converters, strict=True):
+        for convert in functions:
+            value = convert(value, column_ref, connection)
+        converted.append(value)
+    return tuple(converted)
