@@ -8,6 +8,7 @@ unknown, expired, idle or too old key never writes and never adopts the key.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -15,6 +16,9 @@ from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 
 from sessions_app.keys import hash_key, new_key
+
+# Keys are made of [a-z0-9] (Django's alphabet); 8 is Django's minimum length.
+VALID_KEY = re.compile(r"[a-z0-9]{8,128}")
 
 
 def _service() -> Any:
@@ -35,6 +39,10 @@ class SessionStore(SessionBase):
         from sessions_app.models import Session
 
         return Session
+
+    def _validate_session_key(self, key: Any) -> bool:
+        """Django's rule (at least 8 characters) plus: only characters keys are made of."""
+        return isinstance(key, str) and VALID_KEY.fullmatch(key) is not None
 
     def _hash(self, session_key: str | None = None) -> str:
         return hash_key(session_key or self.session_key)

@@ -59,7 +59,9 @@ def test_loading_an_unknown_key_never_writes_or_adopts_it():
     assert stored(unknown) is None and Session.objects.count() == 1
 
 
-@pytest.mark.parametrize("key", ["", "short", "1234567"])
+@pytest.mark.parametrize(
+    "key", ["", "short", "1234567", "UPPERCASE-KEY-1234", "ключключключ", "a" * 129, None, 12345678]
+)
 def test_short_keys_are_rejected(key):
     assert SessionStore(key).session_key is None
 
