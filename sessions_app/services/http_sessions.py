@@ -1,6 +1,6 @@
 """HTTP sessions behind ``request.session``: Session rows found by the hash of their key.
 
-The engine caches one small entry per key (``cache.engine_key``): the encoded
+The engine caches one small entry per key (``cache.engine_key``): the decoded
 payload and the times that decide whether the session is still live. Reads
 hit the cache first; writes go to the database, then refresh the entry.
 """
