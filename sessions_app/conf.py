@@ -45,6 +45,11 @@ class AppSettings:
     def _get(self, name: str) -> Any:
         return getattr(settings, "SESSIONS_APP", {}).get(name, DEFAULTS[name])
 
+    def get_many(self, *names: str) -> list[Any]:
+        """Several settings with one read of ``settings`` (for per-request paths)."""
+        configured = getattr(settings, "SESSIONS_APP", {})
+        return [configured.get(name, DEFAULTS[name]) for name in names]
+
     @property
     def DEFAULT_SANDBOX(self) -> str:
         return self._get("DEFAULT_SANDBOX")

@@ -32,6 +32,7 @@ class Entry(NamedTuple):
 
 
 ENTRY_FIELDS = ("session_data", "expires_at", "created_at", "last_activity")
+ENTRY_LENGTH = len(Entry._fields)
 
 
 def _epoch(moment: datetime | None) -> float | None:
@@ -42,9 +43,8 @@ def _entry(data: dict[str, Any], expires: Any, created: Any, seen: Any) -> Entry
     return Entry(data, _epoch(expires), _epoch(created), _epoch(seen))
 
 
-def is_live(entry: Entry, now: float) -> bool:
-    """Not expired, within the absolute lifetime, and not idle for too long."""
-    absolute, idle = app_settings.ABSOLUTE_TIMEOUT, app_settings.IDLE_TIMEOUT
+def is_live(entry: Entry, now: float, absolute: int | None, idle: int | None) -> bool:
+    """Not expired, within the ``absolute`` lifetime, and not ``idle`` for too long."""
     return (
         (entry.expires is None or entry.expires > now)
         and (not absolute or entry.created + absolute > now)
@@ -71,8 +71,8 @@ def find(
     With ``touch``, activity is recorded at most once per ``TOUCH_INTERVAL``.
     """
     cached = cache.cache_get(cache.engine_key(key_hash))
-    if isinstance(cached, tuple) and len(cached) == len(Entry._fields):
-        entry = Entry._make(cached)
+    if isinstance(cached, tuple) and len(cached) == ENTRY_LENGTH:
+        entry = Entry(*cached)
     else:
         row = _select(key_hash)
         if row is None:
@@ -80,9 +80,12 @@ def find(
         encoded, *times = row
         entry = _entry(decode(encoded), *times)
         _remember(key_hash, entry, now, replace=False)
-    if not is_live(entry, now):
+    absolute, idle, interval = app_settings.get_many(
+        "ABSOLUTE_TIMEOUT", "IDLE_TIMEOUT", "TOUCH_INTERVAL"
+    )
+    if not is_live(entry, now, absolute, idle):
         return None
-    if touch and now - entry.seen >= app_settings.TOUCH_INTERVAL:
+    if touch and now - entry.seen >= interval:
         _update(key_hash, {"last_activity": timezone.now()})
         # Invalidate rather than write back the entry read earlier: a concurrent save may be newer.
         cache.invalidate_engine_entry(key_hash)
