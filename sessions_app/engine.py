@@ -81,6 +81,8 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
+        if self.session_key is None:  # loading just now found the key unknown or expired
+            return self.create()
         encoded, expires, link = self.encode(data), self.get_expiry_date(), self._link
         if must_create:
             entry = _service().create(self._hash(), encoded, data, expires, link)

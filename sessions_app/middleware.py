@@ -8,10 +8,12 @@ Django's settings, deleting the cookie of an emptied session, no save on 5xx,
 
 - Precedence: a non-empty header wins over the cookie, because a client that
   sends it means it; the cookie then mirrors the header's session.
-- The response carries the header when the client sent it, and whenever this
-  request issued a new key (new session, ``cycle_key()`` on login, or an unknown
-  id replaced). Its value is the key the engine holds after saving, never the
-  incoming value: an unknown or expired id is not adopted.
+- The response carries the header when the client sent it (with the key it
+  holds after this request: rotated by ``cycle_key()`` on login, or a fresh one
+  replacing an unknown id), and on a brand-new session. A cookie client whose
+  key rotates gets no header: its key stays in the HttpOnly cookie. The value is
+  the key the engine holds after saving, never the incoming value: an unknown or
+  expired id is not adopted.
 - A header client whose session is empty at the end (flushed, or its id was
   unknown) gets an empty header, the header's analogue of deleting the cookie:
   "forget your key". A cookie-only client gets no header then.
@@ -94,4 +96,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
         # Like Django's cookie: a key issued in a failed (5xx) request was not saved.
         if key is None or (issued and response.status_code >= 500):
             return None
-        return key if incoming.via_header or issued else None
+        # A cookie client learns a key from the header only for a brand-new session; a
+        # rotated key (login) stays in the HttpOnly cookie, out of reach of scripts.
+        new_session = incoming.key is None
+        return key if incoming.via_header or (issued and new_session) else None

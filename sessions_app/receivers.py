@@ -46,3 +46,4 @@ def _invalidate_on_save(*, instance: Session, created: bool, **kwargs: Any) -> N
 def _invalidate_on_delete(*, instance: Session, **kwargs: Any) -> None:
     # Also runs for queryset deletes and cascades (e.g. deleting the user).
     cache.invalidate(instance)
+    cache.revoke_on_commit(instance.key_hash)

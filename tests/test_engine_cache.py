@@ -134,4 +134,51 @@ def test_a_read_only_request_with_a_warm_cache(redis_cache, settings, client, mo
         response = client.get("/read/")
     assert response.json() == {"visits": 5}
     assert len(queries) == 0
-    assert commands == ["GET"]
+    assert commands == ["MGET"]  # the entry and its revocation marker, in one round trip
+
+
+def test_a_save_racing_a_logout_cannot_bring_the_session_back(
+    redis_cache, monkeypatch, django_capture_on_commit_callbacks
+):
+    from sessions_app.services import http_sessions
+
+    key = new_session(user="ann").session_key
+    late_request = SessionStore(key)
+    late_request["x"] = 1  # loaded before the logout
+    real_remember = http_sessions._remember
+
+    def logout_then_remember(*args, **kwargs):
+        # The late request's UPDATE has succeeded; the logout lands before its cache write.
+        with django_capture_on_commit_callbacks(execute=True):
+            SessionStore(key).flush()
+        real_remember(*args, **kwargs)
+
+    monkeypatch.setattr(http_sessions, "_remember", logout_then_remember)
+    late_request.save()
+    monkeypatch.undo()
+    assert SessionStore(key).load() == {}
+    assert not Session.objects.filter(key_hash=hash_key(key)).exists()
+
+
+def test_a_logout_while_redis_is_unreachable_is_revoked_once_it_is_back(
+    redis_cache, monkeypatch, django_capture_on_commit_callbacks
+):
+    key = new_session(user="ann").session_key
+    assert SessionStore(key).load() == {"user": "ann"}  # cached
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis is unreachable")
+
+    monkeypatch.setattr(type(redis_cache), "set_many", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        SessionStore(key).flush()
+    monkeypatch.undo()
+    assert SessionStore(key).load() == {}
+
+
+def test_entries_live_at_most_cache_timeout(redis_cache, redis_url, settings):
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_TIMEOUT": 120}
+    key = new_session(a=1).session_key
+    client = redis.Redis.from_url(redis_url)
+    (entry_key,) = [k for k in client.keys("*") if hash_key(key).encode() in k]
+    assert 0 < client.ttl(entry_key) <= 120

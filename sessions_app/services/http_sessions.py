@@ -53,7 +53,9 @@ def is_live(entry: Entry, now: float, absolute: int | None, idle: int | None) ->
 
 
 def _remember(key_hash: str, entry: Entry, now: float, *, replace: bool) -> None:
-    timeout = entry.expires - now if entry.expires else app_settings.CACHE_TIMEOUT
+    timeout = app_settings.CACHE_TIMEOUT
+    if entry.expires:
+        timeout = min(timeout, entry.expires - now)
     store = cache.cache_set if replace else cache.cache_add
     store(cache.engine_key(key_hash), tuple(entry), timeout)
 
@@ -70,7 +72,9 @@ def find(
     The cache holds the decoded payload, so a cached read verifies no signature.
     With ``touch``, activity is recorded at most once per ``TOUCH_INTERVAL``.
     """
-    cached = cache.cache_get(cache.engine_key(key_hash))
+    cached = cache.get_engine_entry(key_hash)
+    if cached == cache.REVOKED:
+        return None  # deleted, or its key rotated: never served again
     if isinstance(cached, tuple) and len(cached) == ENTRY_LENGTH:
         entry = Entry(*cached)
     else:
@@ -242,7 +246,9 @@ def rekey(old_hash: str, new_hash: str) -> bool | None:
             moved = _live_rows(old_hash).update(key_hash=new_hash)
     except IntegrityError:
         return None
-    cache.invalidate_engine_entry(old_hash)
+    if moved:
+        cache.invalidate_engine_entry(old_hash)
+        cache.revoke_on_commit(old_hash)
     return bool(moved)
 
 

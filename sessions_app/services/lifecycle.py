@@ -57,6 +57,7 @@ def soft_delete_in_batches(sessions: QuerySet[Session], pipeline: Pipeline) -> i
                 status=SessionStatus.DELETED, deleted_at=timezone.now()
             )
         cache.invalidate(*(Session(pk=pk, key_hash=key_hash) for pk, key_hash in rows))
+        cache.revoke_on_commit(*(key_hash for _, key_hash in rows))
         _fire_deleted(pipeline, ids)
         return marked
 

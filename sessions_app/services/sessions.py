@@ -243,6 +243,8 @@ def transition(
         session.status = stored
         return transition(session, to, pipeline=pipeline, **fields)
     session.status = to
+    if to == SessionStatus.DELETED:
+        cache.revoke_on_commit(session.key_hash)
     if pipeline is not None and to in _EVENTS:
         pipeline.fire(_EVENTS[to], session_id=str(session.pk), session=session)
     return session
