@@ -24,7 +24,7 @@ logger = logging.getLogger("sessions_app.cache")
 PREFIX = "sessions_app:s:"  # snapshot by public id (TTL API)
 KEY_PREFIX = "sessions_app:k:"  # engine entry by key hash (HTTP sessions)
 TOMBSTONE = "sessions_app:invalidated"
-TOMBSTONE_TIMEOUT = 2
+TOMBSTONE_TIMEOUT = 1  # seconds: covers a reader between its database read and its add
 REVOKED = "sessions_app:revoked"  # the entry of a key that must never be served again
 REVOCATION_MARGIN = 60  # seconds a revocation outlives the longest entry
 
