@@ -23,9 +23,10 @@ logger = logging.getLogger("sessions_app.cache")
 
 PREFIX = "sessions_app:s:"  # snapshot by public id (TTL API)
 KEY_PREFIX = "sessions_app:k:"  # engine entry by key hash (HTTP sessions)
+REVOKED_PREFIX = "sessions_app:r:"  # a key hash that must never be served again
 TOMBSTONE = "sessions_app:invalidated"
 TOMBSTONE_TIMEOUT = 1  # seconds: covers a reader between its database read and its add
-REVOKED = "sessions_app:revoked"  # the entry of a key that must never be served again
+REVOKED = "sessions_app:revoked"  # what get_engine_entry returns for a revoked key
 REVOCATION_MARGIN = 60  # seconds a revocation outlives the longest entry
 
 
@@ -40,6 +41,10 @@ def snapshot_key(session_id: Any) -> str:
 
 def engine_key(key_hash: str) -> str:
     return f"{KEY_PREFIX}{key_hash}"
+
+
+def revoked_key(key_hash: str) -> str:
+    return f"{REVOKED_PREFIX}{key_hash}"
 
 
 def _guarded(operation: str, call: Any, *args: Any) -> Any:
@@ -102,20 +107,31 @@ _pending_revocations: deque[str] = deque(maxlen=10_000)
 
 
 def get_engine_entry(key_hash: str) -> Any:
-    """The engine's cached entry of a key hash, ``REVOKED``, or ``None``."""
+    """The engine's cached entry of a key hash, ``REVOKED``, or ``None`` (one round trip)."""
+    alias = app_settings.CACHE_ALIAS
+    if alias is None:
+        return None
     if _pending_revocations and not _retry_revocations():
-        return None  # still unreachable: a revoked key must not be served, ask the database
-    return cache_get(engine_key(key_hash))
+        return None  # still unreachable, or a revoked key could be served: ask the database
+    entry_key, revoked = engine_key(key_hash), revoked_key(key_hash)
+    try:
+        values = caches[alias].get_many([entry_key, revoked])
+    except Exception as exc:
+        logger.warning("Session cache read failed, the database answers instead: %s", exc)
+        return None
+    if values.get(revoked):
+        return REVOKED
+    entry = values.get(entry_key)
+    return None if entry == TOMBSTONE else entry
 
 
 def revoke(*key_hashes: str) -> None:
     """Never serve these keys from the cache again (deleted sessions, rotated keys).
 
-    The entry becomes ``REVOKED`` for longer than any entry lives; readers
-    fill the cache only with ``add``, which cannot replace it, and writers only
-    ever replace it with a tombstone, which sends readers to the database.
+    A revocation is a key of its own, so a concurrent save that writes the
+    entry back cannot undo it; it outlives any entry (``CACHE_TIMEOUT``).
     """
-    keys = [engine_key(h) for h in key_hashes if h]
+    keys = [revoked_key(h) for h in key_hashes if h]
     if keys and not _write_revocations(keys):
         _pending_revocations.extend(keys)
 
@@ -131,9 +147,7 @@ def _write_revocations(keys: list[str]) -> bool:
     if cache is None:
         return True
     try:
-        cache.set_many(
-            dict.fromkeys(keys, REVOKED), app_settings.CACHE_TIMEOUT + REVOCATION_MARGIN
-        )
+        cache.set_many(dict.fromkeys(keys, 1), app_settings.CACHE_TIMEOUT + REVOCATION_MARGIN)
     except Exception as exc:
         logger.warning("Session cache revocation failed, retried later: %s", exc)
         return False

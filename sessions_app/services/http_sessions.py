@@ -53,7 +53,6 @@ def is_live(entry: Entry, now: float, absolute: int | None, idle: int | None) ->
 
 
 def _remember(key_hash: str, entry: Entry, now: float, *, replace: bool) -> None:
-    """Cache ``entry``: ``replace`` only for a key just created, which nothing else knows."""
     timeout = app_settings.CACHE_TIMEOUT
     if entry.expires:
         timeout = min(timeout, entry.expires - now)
@@ -232,12 +231,12 @@ def save(
     updated = _update(
         key_hash, {"session_data": encoded, "expires_at": expires, "last_activity": now, **link}
     )
-    # Invalidate, never write through: a write could land after a concurrent logout's
-    # revocation and serve the session again. The next read refills from the database.
-    cache.invalidate_engine_entry(key_hash)
     if not updated or known is None:
+        cache.invalidate_engine_entry(key_hash)
         return bool(updated), None
-    return True, known._replace(data=data, expires=expires.timestamp(), seen=now.timestamp())
+    entry = known._replace(data=data, expires=expires.timestamp(), seen=now.timestamp())
+    _remember(key_hash, entry, now.timestamp(), replace=True)
+    return True, entry
 
 
 def rekey(old_hash: str, new_hash: str) -> bool | None:
