@@ -8,11 +8,13 @@ starting with ``RESULT_MARKER`` that ``run.py`` parses.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import statistics
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -212,3 +214,38 @@ def count_queries() -> Iterator[list[str]]:
 
 def describe_statements(statements: list[str]) -> str:
     return " + ".join(statements) or "-"
+
+
+def import_status(dotted: str) -> str:
+    """``""`` when ``dotted`` (a module, or ``module.Class``) imports; ``"missing"`` when the
+    module does not exist; else the error (its traceback is printed)."""
+    module, _, name = dotted.rpartition(".")
+    if not name[:1].isupper():
+        module, name = dotted, ""
+    try:
+        imported = importlib.import_module(module)
+        if name:
+            getattr(imported, name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return "missing"
+        traceback.print_exc()
+        return f"FAILED: importing {dotted} raised {exc!r} (traceback above)"
+    except Exception as exc:
+        traceback.print_exc()
+        return f"FAILED: importing {dotted} raised {exc!r} (traceback above)"
+    return ""
+
+
+def redis_cache_status(alias: str) -> str:
+    """``""`` when cache ``alias`` is django-redis on a live Redis (flushed), else why not."""
+    from django.conf import settings
+
+    client, reason = redis_client()
+    if client is None:
+        return f"skipped: {reason}"
+    backend = settings.CACHES[alias]["BACKEND"]
+    if not backend.startswith("django_redis"):
+        return f"skipped: cache {alias!r} is {backend}, not django-redis (REDIS_URL unset)"
+    flush_bench_db(client)
+    return ""

@@ -39,10 +39,10 @@ from _common import (
     count_redis,
     describe_statements,
     emit,
-    flush_bench_db,
+    import_status,
     measure_samples,
     paired_ratio,
-    redis_client,
+    redis_cache_status,
     setup_django,
 )
 
@@ -116,35 +116,6 @@ def engines() -> list[Engine]:
         Engine(OURS_DB, OURS_MODULE, cached=False, ours=True),
         Engine(OURS_CACHED, OURS_MODULE, cached=True, ours=True),
     ]
-
-
-def ours_status() -> str:
-    """``""`` when ``sessions_app.engine`` imports; else why not (tracebacks are printed)."""
-    try:
-        importlib.import_module(OURS_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name == OURS_MODULE:
-            return "not available yet (sessions_app/engine.py does not exist)"
-        traceback.print_exc()
-        return f"FAILED: importing {OURS_MODULE} raised {exc!r} (traceback above)"
-    except Exception as exc:
-        traceback.print_exc()
-        return f"FAILED: importing {OURS_MODULE} raised {exc!r} (traceback above)"
-    return ""
-
-
-def redis_cache_status() -> str:
-    """``""`` when the ``default`` cache is django-redis on a live Redis, else why not."""
-    from django.conf import settings
-
-    client, reason = redis_client()
-    if client is None:
-        return f"skipped: {reason}"
-    backend = settings.CACHES[CACHE_ALIAS]["BACKEND"]
-    if not backend.startswith("django_redis"):
-        return f"skipped: cache {CACHE_ALIAS!r} is {backend}, not django-redis (REDIS_URL unset)"
-    flush_bench_db(client)
-    return ""
 
 
 def build_ops(store_class: Callable[..., Any]) -> dict[str, Op]:
@@ -310,8 +281,10 @@ def result_rows(vendor: str, all_engines: list[Engine]) -> list[Row]:
 def main() -> int:
     vendor = setup_django()
     all_engines = engines()
-    cache_status = redis_cache_status()
-    ours = ours_status()
+    cache_status = redis_cache_status(CACHE_ALIAS)
+    ours = import_status(OURS_MODULE)
+    if ours == "missing":
+        ours = "not available yet (sessions_app/engine.py does not exist)"
     for engine in all_engines:
         if engine.cached and cache_status:
             engine.status = cache_status

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import importlib
 import json
 import os
 import signal
@@ -53,9 +52,9 @@ from _common import (
     count_redis,
     describe_statements,
     emit,
-    flush_bench_db,
+    import_status,
     paired_ratio,
-    redis_client,
+    redis_cache_status,
     setup_django,
 )
 
@@ -161,40 +160,6 @@ def setups(ours_middleware: str) -> list[Setup]:
 
 
 # --- availability -------------------------------------------------------------------------
-
-
-def import_status(dotted: str) -> str:
-    """``""`` when ``dotted`` (a module, or ``module.Class``) imports; ``"missing"`` when the
-    module does not exist; else the error (its traceback is printed)."""
-    module, _, name = dotted.rpartition(".")
-    if not name[:1].isupper():
-        module, name = dotted, ""
-    try:
-        imported = importlib.import_module(module)
-        if name:
-            getattr(imported, name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return "missing"
-        traceback.print_exc()
-        return f"FAILED: importing {dotted} raised {exc!r} (traceback above)"
-    except Exception as exc:
-        traceback.print_exc()
-        return f"FAILED: importing {dotted} raised {exc!r} (traceback above)"
-    return ""
-
-
-def redis_cache_status() -> str:
-    from django.conf import settings
-
-    client, reason = redis_client()
-    if client is None:
-        return f"skipped: {reason}"
-    backend = settings.CACHES[CACHE_ALIAS]["BACKEND"]
-    if not backend.startswith("django_redis"):
-        return f"skipped: cache {CACHE_ALIAS!r} is {backend}, not django-redis (REDIS_URL unset)"
-    flush_bench_db(client)
-    return ""
 
 
 def apply_status(all_setups: list[Setup], cache: str, engine: str, middleware: str) -> None:
@@ -583,7 +548,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_sigterm)
     os.environ["DJANGO_SETTINGS_MODULE"] = "http_settings"
     vendor = setup_django()
-    cache_status = redis_cache_status()
+    cache_status = redis_cache_status(CACHE_ALIAS)
     engine_status = import_status(OURS_ENGINE)
     middleware_status = import_status(OURS_MIDDLEWARE)
     ours_middleware = DJANGO_MIDDLEWARE if middleware_status else OURS_MIDDLEWARE
