@@ -3,9 +3,11 @@
 Every call is guarded: when the cache is down, reads miss, writes are skipped,
 a warning is logged and the database answers instead.
 
-Writers replace an entry with a short-lived tombstone instead of deleting it,
-and readers fill a miss with ``add``: a reader that loaded the row before a
-concurrent write can then never put the old row back.
+Writers of the service layer replace an entry with a short-lived tombstone
+instead of deleting it, and readers fill a miss with ``add``: a reader that
+loaded the row before a concurrent write can then never put the old row back.
+The session engine writes its entries through; deleted and rotated keys are
+revoked with a marker of their own, read together with the entry.
 """
 
 from __future__ import annotations
