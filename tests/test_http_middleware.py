@@ -347,3 +347,12 @@ def test_logout_under_asgi_sends_no_stale_key(alice):
     assert HEADER not in response
     assert response.cookies["sessionid"].value == ""
     assert not stored(key)
+
+
+def test_a_header_client_learns_its_rotated_key_on_login(alice):
+    before = get("/visits/")[HEADER]
+    response = get("/login/alice/", before)
+    after = response[HEADER]
+    assert after not in ("", before)
+    assert not stored(before) and stored(after)
+    assert get("/who/", after).json() == {"user": "alice"}
