@@ -53,11 +53,15 @@ def is_live(entry: Entry, now: float, absolute: int | None, idle: int | None) ->
 
 
 def _remember(key_hash: str, entry: Entry, now: float, *, replace: bool) -> None:
+    """Cache ``entry`` for at most ``CACHE_TIMEOUT``: written through by the engine's own
+    writes (``replace``), added by readers (never over a newer value or a revocation)."""
     timeout = app_settings.CACHE_TIMEOUT
     if entry.expires:
         timeout = min(timeout, entry.expires - now)
-    store = cache.cache_set if replace else cache.cache_add
-    store(cache.engine_key(key_hash), tuple(entry), timeout)
+    if replace:
+        cache.write_engine_entry(key_hash, tuple(entry), timeout)
+    else:
+        cache.cache_add(cache.engine_key(key_hash), tuple(entry), timeout)
 
 
 def _live_rows(key_hash: str) -> Any:
