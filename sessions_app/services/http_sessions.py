@@ -64,10 +64,6 @@ def _remember(key_hash: str, entry: Entry, now: float, *, replace: bool) -> None
         cache.cache_add(cache.engine_key(key_hash), tuple(entry), timeout)
 
 
-def _live_rows(key_hash: str) -> Any:
-    return Session.objects.filter(key_hash=key_hash).exclude(status=SessionStatus.DELETED)
-
-
 def find(
     key_hash: str, now: float, decode: Callable[[str], dict[str, Any]], *, touch: bool = False
 ) -> Entry | None:
@@ -186,12 +182,12 @@ def _insert(session: Session) -> bool:
     return True
 
 
-def _update(key_hash: str, changes: dict[str, Any]) -> int:
+def _update(key_hash: str, changes: dict[str, Any], *, may_fail: bool = False) -> int:
     """One UPDATE of the live row with this key hash; returns how many rows (0 or 1)."""
     connection = sql.connection_for(Session)
     statement = _update_statement(connection.alias, tuple(changes))
     values = [sql.prepare(Session, name, value, connection) for name, value in changes.items()]
-    return _execute(statement, [*values, key_hash, SessionStatus.DELETED])
+    return _execute(statement, [*values, key_hash, SessionStatus.DELETED], may_fail=may_fail)
 
 
 def create(
@@ -246,8 +242,7 @@ def save(
 def rekey(old_hash: str, new_hash: str) -> bool | None:
     """Give a live session a new key; False if the old key is gone, None if the new one is taken."""
     try:
-        with transaction.atomic():
-            moved = _live_rows(old_hash).update(key_hash=new_hash)
+        moved = _update(old_hash, {"key_hash": new_hash}, may_fail=True)
     except IntegrityError:
         return None
     if moved:

@@ -31,7 +31,7 @@ from sessions_app.models import (
 from sessions_app.pipeline import LifecycleEvent, Pipeline
 from sessions_app.providers import get_provider
 from sessions_app.services.selectors import not_expired
-from sessions_app.session_config import SessionConfig, clean_tags
+from sessions_app.session_config import SessionConfig
 from sessions_app.validation import django_user, external_user_id, json_object, positive_number
 
 
@@ -200,17 +200,6 @@ def update_config(session: Session, changes: dict[str, Any]) -> SessionConfig:
 
     update_session(session, compute)
     return result[0]
-
-
-def set_tags(session: Session, tags: list[str]) -> list[str]:
-    cleaned = clean_tags(tags)
-
-    def write(fresh: Session) -> dict[str, Any]:
-        _write_tags(fresh, cleaned)
-        return {}
-
-    update_session(session, write)
-    return cleaned
 
 
 _EVENTS = {
