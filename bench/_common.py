@@ -249,3 +249,10 @@ def redis_cache_status(alias: str) -> str:
         return f"skipped: cache {alias!r} is {backend}, not django-redis (REDIS_URL unset)"
     flush_bench_db(client)
     return ""
+
+
+def report_our_failure(label: str, exc: BaseException) -> str:
+    """Print the traceback of an error raised by sessions_app code; returns the status line."""
+    print(f"\n{label}: error from sessions_app code:", flush=True)
+    traceback.print_exc()
+    return f"FAILED: {exc!r} (traceback above)"

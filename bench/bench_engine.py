@@ -24,7 +24,6 @@ import importlib
 import itertools
 import statistics
 import sys
-import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from _common import (
     measure_samples,
     paired_ratio,
     redis_cache_status,
+    report_our_failure,
     setup_django,
 )
 
@@ -188,9 +188,7 @@ def prepare_all(all_engines: list[Engine]) -> tuple[dict[str, Op], dict[str, Any
         except Exception as exc:
             if not engine.ours:
                 raise
-            print(f"\n{engine.label}: error from sessions_app code:", flush=True)
-            traceback.print_exc()
-            engine.status = f"FAILED: {exc!r} (traceback above)"
+            engine.status = report_our_failure(engine.label, exc)
             failed = True
             for name in OPERATIONS:
                 ops.pop(f"{engine.label}: {name}", None)

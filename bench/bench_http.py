@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +54,7 @@ from _common import (
     import_status,
     paired_ratio,
     redis_cache_status,
+    report_our_failure,
     setup_django,
 )
 
@@ -438,9 +438,7 @@ def measure_all_trips(all_setups: list[Setup]) -> bool:
         except Exception as exc:
             if not setup.ours:
                 raise
-            print(f"\n{setup.label}: error from sessions_app code:", flush=True)
-            traceback.print_exc()
-            setup.status = f"FAILED: {exc!r} (traceback above)"
+            setup.status = report_our_failure(setup.label, exc)
             ok = False
     return ok
 
