@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from project.views import home, visits
 
@@ -7,4 +7,5 @@ urlpatterns = [
     path("", home, name="home"),
     path("visits/", visits, name="visits"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("sessions_app.api.urls")),
 ]

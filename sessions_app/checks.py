@@ -23,8 +23,13 @@ INTEGERS = {
     "ARCHIVE_AFTER": 1,
     "DELETE_AFTER": 1,
     "PURGE_AFTER": 0,
+    "API_PAGE_SIZE": 1,
+    "API_MAX_PAGE_SIZE": 1,
+    "IDEMPOTENCY_WINDOW": 1,
 }
-TYPES = {"PROVIDERS": dict, "HOOKS": dict, "MIDDLEWARE": list | tuple}
+TYPES = {"PROVIDERS": dict, "HOOKS": dict, "MIDDLEWARE": list | tuple, "THROTTLE_RATES": dict}
+THROTTLE_SCOPES = ("user", "anon", "session")
+THROTTLE_PERIODS = ("s", "m", "h", "d")
 
 
 def _importable(path: Any) -> bool:
@@ -155,6 +160,14 @@ def _is_int_at_least(value: Any, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
+def _is_rate(rate: Any) -> bool:
+    """DRF's rate format: ``<requests>/<period>``, the period's first letter in s, m, h, d."""
+    if not isinstance(rate, str) or rate.count("/") != 1:
+        return False
+    count, period = rate.split("/")
+    return count.isdigit() and int(count) > 0 and period[:1] in THROTTLE_PERIODS
+
+
 def _check_values() -> list[CheckMessage]:
     from sessions_app.services.sandboxes import clean_sandbox_id
 
@@ -178,6 +191,14 @@ def _check_values() -> list[CheckMessage]:
                 id="sessions_app.E016",
             )
         )
+    errors += [
+        Error(
+            f"SESSIONS_APP['THROTTLE_RATES'][{scope!r}] must be None or a rate like '120/min'.",
+            id="sessions_app.E017",
+        )
+        for scope, rate in app_settings.THROTTLE_RATES.items()
+        if scope not in THROTTLE_SCOPES or (rate is not None and not _is_rate(rate))
+    ]
     try:
         clean_sandbox_id(app_settings.DEFAULT_SANDBOX)
     except SessionError as exc:

@@ -36,6 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "CLEANUP_BATCH_SIZE": 1000,
     "MIDDLEWARE": [],
     "HOOKS": {},
+    # REST API
+    "API_PAGE_SIZE": 50,
+    "API_MAX_PAGE_SIZE": 200,
+    "THROTTLE_RATES": {"user": "600/min", "anon": "60/min", "session": "120/min"},
+    "IDEMPOTENCY_WINDOW": 24 * 3600,
 }
 
 
@@ -141,6 +146,24 @@ class AppSettings:
     @property
     def HOOKS(self) -> dict[str, list[Any]]:
         return self._get("HOOKS")
+
+    @property
+    def API_PAGE_SIZE(self) -> int:
+        return self._get("API_PAGE_SIZE")
+
+    @property
+    def API_MAX_PAGE_SIZE(self) -> int:
+        return self._get("API_MAX_PAGE_SIZE")
+
+    @property
+    def THROTTLE_RATES(self) -> dict[str, str | None]:
+        """DRF rates (``"120/min"``) per scope: ``user``, ``anon``, ``session``; None: no limit."""
+        return {**DEFAULTS["THROTTLE_RATES"], **self._get("THROTTLE_RATES")}
+
+    @property
+    def IDEMPOTENCY_WINDOW(self) -> int:
+        """Seconds an ``Idempotency-Key`` replays its first response."""
+        return self._get("IDEMPOTENCY_WINDOW")
 
     def provider_backend(self, name: str) -> str | None:
         options = self.PROVIDERS.get(name)

@@ -72,6 +72,16 @@ class ContentTooLongError(ValidationError):
     default_message = "The message content is longer than allowed."
 
 
+class IdempotencyKeyInUseError(SessionStateError):
+    error_code = "idempotency_key_in_use"
+    default_message = "A request with this Idempotency-Key is still being processed."
+
+
+class IdempotencyKeyReusedError(ValidationError):
+    error_code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was used with a different request."
+
+
 class StorageError(SessionError):
     error_code = "storage_error"
     default_message = "The session store failed."

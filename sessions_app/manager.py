@@ -23,7 +23,6 @@ from sessions_app.services import analytics, export, health, lifecycle, sessions
 from sessions_app.services.sandboxes import clean_sandbox_id, find_sandbox, get_or_create_sandbox
 from sessions_app.services.selectors import (
     find_session,
-    owner_filter,
     parse_session_id,
     search,
 )
@@ -205,13 +204,8 @@ class SessionManager:
         end_date: date | datetime | str | None = None,
         user_id: Any = None,
     ) -> dict[str, Any]:
-        scoped = self._all_sessions()
-        if user_id is not None:
-            scoped = scoped.filter(owner_filter(user_id))
-        report = analytics.analytics(
-            scoped,
-            start=validation.moment(start_date, "start_date"),
-            end=validation.moment(end_date, "end_date", end_of_day=True),
+        report = analytics.report(
+            self._all_sessions(), start_date=start_date, end_date=end_date, user_id=user_id
         )
         return {"sandbox_id": self.sandbox_id, **report}
 

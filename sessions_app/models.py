@@ -257,3 +257,21 @@ class Context(models.Model):
 
     def sections(self) -> dict[str, dict[str, Any]]:
         return {name: getattr(self, name) for name in self.SECTIONS}
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request sent with an ``Idempotency-Key``.
+
+    Neither the key nor the response is stored in the clear: the row is found
+    by a hash of the key, and the response (which may hold a new session's
+    secret key) is encrypted with a key derived from the ``Idempotency-Key``.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, help_text="Empty while in progress.")
+    response = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"idempotency record {self.pk} ({self.status_code or 'in progress'})"

@@ -9,6 +9,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from sessions_app.models import Session, SessionStatus
+from sessions_app.services.selectors import owner_filter
+from sessions_app.validation import moment
 
 COUNTERS = (
     "message_count",
@@ -118,3 +120,21 @@ def analytics(
             for row in daily
         ],
     }
+
+
+def report(
+    sessions: QuerySet[Session],
+    *,
+    start_date: Any = None,
+    end_date: Any = None,
+    user_id: Any = None,
+) -> dict[str, Any]:
+    """``analytics`` from caller input: dates or date-times (an end date means its whole
+    day) and an optional owner (an external user id or a Django user)."""
+    if user_id is not None:
+        sessions = sessions.filter(owner_filter(user_id))
+    return analytics(
+        sessions,
+        start=moment(start_date, "start_date"),
+        end=moment(end_date, "end_date", end_of_day=True),
+    )

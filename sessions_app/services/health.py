@@ -27,13 +27,29 @@ def _check_cache() -> str:
     return "ok"
 
 
+def _check_broker() -> str:
+    """The Celery broker of the current app; "disabled" when the project configured none."""
+    from celery import current_app
+
+    if not current_app.conf.broker_url:
+        return "disabled"
+    with current_app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
 def _check_providers() -> str:
     for name in available_providers():
         get_provider(name)
     return "ok"
 
 
-CHECKS = {"database": _check_database, "cache": _check_cache, "providers": _check_providers}
+CHECKS = {
+    "database": _check_database,
+    "cache": _check_cache,
+    "broker": _check_broker,
+    "providers": _check_providers,
+}
 
 
 def health_check() -> dict[str, Any]:

@@ -6,6 +6,7 @@ short transaction), call the provider (no transaction open), store the reply.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -389,7 +390,8 @@ async def astream_turn(turn: Turn) -> AsyncIterator[TextDelta | Message]:
             else:
                 parts.append(event.text)
                 yield event
-    except GeneratorExit:
+    except (GeneratorExit, asyncio.CancelledError):
+        # Closed early, or cancelled when an ASGI client disconnects: keep what was generated.
         await events.aclose()
         await sync_to_async(finish_turn)(
             turn, _partial(turn, parts), status=MessageStatus.INCOMPLETE

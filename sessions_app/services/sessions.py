@@ -182,24 +182,46 @@ def update_session(session: Session, compute: Callable[[Session], dict[str, Any]
     return session
 
 
+def _apply_config(fresh: Session, changes: dict[str, Any]) -> tuple[SessionConfig, dict[str, Any]]:
+    """The merged config and the column changes that store it (tags are written here)."""
+    new_config = session_config(fresh).merged(changes)
+    if "tags" in changes:
+        _write_tags(fresh, new_config.tags)
+    return new_config, {
+        "name": new_config.name,
+        "description": new_config.description,
+        "max_messages": new_config.max_messages,
+        "config": new_config.stored(),
+    }
+
+
 def update_config(session: Session, changes: dict[str, Any]) -> SessionConfig:
     """Validate and apply config changes; name, description, tags and max_messages are columns."""
     result: list[SessionConfig] = []
 
     def compute(fresh: Session) -> dict[str, Any]:
-        new_config = session_config(fresh).merged(changes)
-        if "tags" in changes:
-            _write_tags(fresh, new_config.tags)
+        new_config, columns = _apply_config(fresh, changes)
         result.append(new_config)
-        return {
-            "name": new_config.name,
-            "description": new_config.description,
-            "max_messages": new_config.max_messages,
-            "config": new_config.stored(),
-        }
+        return columns
 
     update_session(session, compute)
     return result[0]
+
+
+def update_details(
+    session: Session, *, config: dict[str, Any] | None = None, metadata: Any = None
+) -> Session:
+    """Change config fields and merge ``metadata`` in one locked write: all or nothing."""
+    if metadata is not None:
+        metadata = json_object(metadata, "metadata", session_id=session.pk)
+
+    def compute(fresh: Session) -> dict[str, Any]:
+        columns = _apply_config(fresh, config)[1] if config else {}
+        if metadata is not None:
+            columns["metadata"] = {**fresh.metadata, **metadata}
+        return {**columns, "last_activity": timezone.now()}
+
+    return update_session(session, compute)
 
 
 _EVENTS = {

@@ -1,0 +1,38 @@
+"""Who is calling: a user (session or token auth) and/or the holder of a session key."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http.request import HttpHeaders
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from sessions_app.conf import app_settings
+from sessions_app.engine import VALID_KEY
+from sessions_app.models import Session
+from sessions_app.services.access import visible_sessions
+
+
+def session_key_of(request: Request) -> str | None:
+    """The session key a client sent in the header, if it has the shape of one."""
+    key = request.META.get(HttpHeaders.to_wsgi_name(app_settings.HEADER_NAME), "").strip()
+    return key if VALID_KEY.fullmatch(key) else None
+
+
+def sessions_for(request: Request) -> QuerySet[Session]:
+    return visible_sessions(request.user, session_key_of(request))
+
+
+class IsUserOrKeyHolder(BasePermission):
+    """Signed in, or holding a session key (which then opens that one session only)."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return bool(request.user and request.user.is_authenticated) or bool(session_key_of(request))
+
+
+class MayCreateSessions(BasePermission):
+    """Signed in, or anyone when ``ALLOW_ANONYMOUS_SESSIONS``."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        signed_in = bool(request.user and request.user.is_authenticated)
+        return signed_in or app_settings.ALLOW_ANONYMOUS_SESSIONS

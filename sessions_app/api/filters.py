@@ -1,0 +1,48 @@
+"""Query filters of the session list and the message history (django-filter)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from sessions_app.models import Message, MessageRole, Session, SessionStatus
+from sessions_app.session_config import MAX_TAG_LENGTH
+
+
+class SessionFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
+    provider = django_filters.CharFilter(max_length=50)
+    model = django_filters.CharFilter(max_length=100)
+    tag = django_filters.CharFilter(
+        method="filter_tags", max_length=MAX_TAG_LENGTH, help_text="Repeat for several: all match."
+    )
+    sandbox = django_filters.CharFilter(field_name="sandbox__slug", max_length=64)
+    user_id = django_filters.CharFilter(field_name="external_user_id", max_length=255)
+    since = django_filters.IsoDateTimeFilter(field_name="last_activity", lookup_expr="gte")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = Session
+        fields: list[str] = []
+
+    def filter_tags(self, queryset: QuerySet[Session], name: str, value: str) -> QuerySet[Session]:
+        tags = self.data.getlist("tag") if hasattr(self.data, "getlist") else [value]
+        for tag in tags:
+            if len(tag) > MAX_TAG_LENGTH or "\x00" in tag:
+                return queryset.none()  # no stored tag looks like this
+            queryset = queryset.filter(tag_set__name=tag)
+        return queryset
+
+    def filter_search(
+        self, queryset: QuerySet[Session], name: str, value: str
+    ) -> QuerySet[Session]:
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+
+class MessageFilter(django_filters.FilterSet):
+    role = django_filters.ChoiceFilter(choices=MessageRole.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Message
+        fields: list[str] = []

@@ -1,0 +1,80 @@
+"""``Idempotency-Key`` on POST: a retried request gets the first response, nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpResponse, StreamingHttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from sessions_app.api.access import session_key_of
+from sessions_app.api.streaming import MEDIA_TYPE, Finish, stream_headers
+from sessions_app.keys import hash_key
+from sessions_app.services import idempotency
+from sessions_app.services.idempotency import StoredResponse
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADERS = ("X-Session-ID", "Location")
+# Nothing was created and a later retry may succeed: these are not kept.
+NOT_STORED = frozenset({429, 500, 503})
+Produce = Callable[[Finish | None], Any]
+
+
+def _caller(request: Request) -> str:
+    if request.user and request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    key = session_key_of(request)
+    if key:
+        return f"key:{hash_key(key)}"
+    return f"anon:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _replay(stored: StoredResponse) -> Any:
+    if stored.headers.get("Content-Type") == MEDIA_TYPE:
+        response: Any = stream_headers(HttpResponse(stored.body, content_type=MEDIA_TYPE))
+    else:
+        response = Response(stored.body, status=stored.status)
+    for name, value in stored.headers.items():
+        if name in REPLAYED_HEADERS:
+            response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def respond_once(view: Any, request: Request, produce: Produce, *, streaming: bool) -> Any:
+    """``produce(on_finish)``'s response, or the stored one of an earlier request with the key.
+
+    A streamed response is stored when its stream ends (``on_finish`` receives
+    the transcript); any other when it is made.
+    """
+    key = request.headers.get(HEADER)
+    if key is None:
+        return produce(None)
+    scope = f"{_caller(request)}\0{request.path}"
+    claimed = idempotency.claim(
+        scope, key, idempotency.fingerprint(request.method, request.data, streaming)
+    )
+    if isinstance(claimed, StoredResponse):
+        return _replay(claimed)
+
+    def store_transcript(transcript: str) -> None:
+        claimed.store(StoredResponse(200, transcript, {"Content-Type": MEDIA_TYPE}))
+
+    try:
+        try:
+            response = produce(store_transcript)
+        except Exception as exc:
+            response = view.handle_exception(exc)  # re-raises what is not an API error
+    except BaseException:
+        claimed.release()
+        raise
+    if isinstance(response, StreamingHttpResponse):
+        return response
+    if response.status_code in NOT_STORED:
+        claimed.release()
+    else:
+        headers = {name: response[name] for name in REPLAYED_HEADERS if name in response}
+        claimed.store(StoredResponse(response.status_code, response.data, headers))
+    return response

@@ -1,0 +1,199 @@
+"""Input and output serializers of the REST API, one pair per action where input differs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from sessions_app.models import Message, MessageRole, Session
+from sessions_app.session_config import COLUMN_FIELDS, MAX_TAG_LENGTH, MAX_TAGS, SessionConfig
+
+# Long enough for any real TTL, short enough that the expiry date stays representable.
+MAX_TTL_SECONDS = 100 * 365 * 24 * 3600
+CONFIG_FIELDS = sorted(set(SessionConfig.__dataclass_fields__) - set(COLUMN_FIELDS))
+
+
+class StrictInput(serializers.Serializer):
+    """Rejects fields it does not know, so a typo is an error rather than silently ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in unknown}, code="unknown_field"
+                )
+        return super().to_internal_value(data)
+
+
+def _tags() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS, required=False
+    )
+
+
+class BlankAsNull(serializers.CharField):
+    """Text stored blank when absent, shown as null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        return str(value) if value else None
+
+
+class SessionCreateInput(StrictInput):
+    provider = serializers.CharField(max_length=50, required=False)
+    model = serializers.CharField(max_length=100, required=False)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    tags = _tags()
+    config = serializers.DictField(required=False)
+    metadata = serializers.DictField(required=False)
+    ttl_seconds = serializers.FloatField(min_value=1, max_value=MAX_TTL_SECONDS, required=False)
+    sandbox = serializers.SlugField(max_length=64, required=False)
+    user_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class SessionUpdateInput(StrictInput):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    tags = _tags()
+    config = serializers.DictField(required=False)
+    metadata = serializers.DictField(required=False)
+
+
+class ExtendInput(StrictInput):
+    seconds = serializers.FloatField(min_value=1, max_value=MAX_TTL_SECONDS)
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    sandbox = serializers.CharField(source="sandbox.slug")
+    user = serializers.IntegerField(source="user_id", allow_null=True)
+    user_id = BlankAsNull(source="external_user_id", help_text="The application's own user id.")
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    status = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    config = serializers.SerializerMethodField()
+    metadata = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    last_activity = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    message_count = serializers.IntegerField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    estimated_cost = serializers.FloatField()
+
+    def get_config(self, session: Session) -> dict[str, Any]:
+        """Settings of the session other than name, description and tags (shown above)."""
+        return {**session.config, "max_messages": session.max_messages}
+
+
+class CreatedSessionOutput(SessionOutput):
+    session_key = serializers.CharField(help_text="The session's secret key; returned only here.")
+
+
+class ValidityOutput(serializers.Serializer):
+    valid = serializers.BooleanField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class MessageInput(StrictInput):
+    # Not trimmed and no length limit here: the service answers 413 over MAX_MESSAGE_CHARS.
+    content = serializers.CharField(trim_whitespace=False)
+    role = serializers.ChoiceField(
+        choices=[MessageRole.USER, MessageRole.SYSTEM], default=MessageRole.USER
+    )
+    metadata = serializers.DictField(required=False)
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    session = serializers.UUIDField(source="session_id")
+    seq = serializers.IntegerField()
+    role = serializers.CharField()
+    content = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    metadata = serializers.DictField()
+    provider_message_id = serializers.CharField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    processing_time_ms = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField()
+
+
+class TurnOutput(serializers.Serializer):
+    message = MessageOutput()
+    reply = MessageOutput(
+        allow_null=True, help_text="The provider's reply; null for a system message."
+    )
+
+
+class DeltaOutput(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class ContextOutput(serializers.Serializer):
+    user_context = serializers.DictField()
+    conversation_context = serializers.DictField()
+    provider_context = serializers.DictField()
+    system_context = serializers.DictField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField(source="last_updated")
+
+
+class MetricsOutput(serializers.Serializer):
+    session_id = serializers.UUIDField()
+    total_messages = serializers.IntegerField()
+    user_messages = serializers.IntegerField()
+    assistant_messages = serializers.IntegerField()
+    system_messages = serializers.IntegerField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    session_duration_seconds = serializers.FloatField()
+    avg_response_time_ms = serializers.FloatField()
+    total_response_time_ms = serializers.IntegerField()
+    provider_calls = serializers.IntegerField()
+    provider_errors = serializers.IntegerField()
+    error_rate = serializers.FloatField()
+    estimated_cost = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+    last_activity = serializers.DateTimeField()
+
+
+class AnalyticsQuery(StrictInput):
+    # Dates or date-times; the manager parses them (a date as an end means its whole day).
+    start = serializers.CharField(max_length=64, required=False)
+    end = serializers.CharField(max_length=64, required=False)
+    sandbox = serializers.SlugField(max_length=64, required=False)
+    user_id = serializers.CharField(max_length=255, required=False)
+
+
+class ProviderOutput(serializers.Serializer):
+    name = serializers.CharField()
+    models = serializers.ListField(child=serializers.CharField())
+    default_model = serializers.CharField()
+    streaming = serializers.BooleanField()
+    default = serializers.BooleanField()
+
+
+class HealthOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["healthy", "unhealthy"])
+    checks = serializers.DictField(child=serializers.CharField())
+    timestamp = serializers.DateTimeField()
+
+
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+    session_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+def message_data(message: Message | None) -> dict[str, Any] | None:
+    return None if message is None else MessageOutput(message).data
