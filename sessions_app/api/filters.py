@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
+from rest_framework.exceptions import ValidationError
 
 from sessions_app.models import Message, MessageRole, Session, SessionStatus
 from sessions_app.session_config import MAX_TAG_LENGTH
@@ -29,7 +30,8 @@ class SessionFilter(django_filters.FilterSet):
         tags = self.data.getlist("tag") if hasattr(self.data, "getlist") else [value]
         for tag in tags:
             if len(tag) > MAX_TAG_LENGTH or "\x00" in tag:
-                return queryset.none()  # no stored tag looks like this
+                # The form validated one value; every other one is checked alike here.
+                raise ValidationError({"tag": ["Not a valid tag."]})
             queryset = queryset.filter(tag_set__name=tag)
         return queryset
 

@@ -103,9 +103,21 @@ class ValidityOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class TextOnly(serializers.CharField):
+    """A string, as sent: no number coerced to text, no whitespace trimmed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class MessageInput(StrictInput):
-    # Not trimmed and no length limit here: the service answers 413 over MAX_MESSAGE_CHARS.
-    content = serializers.CharField(trim_whitespace=False)
+    # No length limit here: the service answers 413 over MAX_MESSAGE_CHARS.
+    content = TextOnly()
     role = serializers.ChoiceField(
         choices=[MessageRole.USER, MessageRole.SYSTEM], default=MessageRole.USER
     )

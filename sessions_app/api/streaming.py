@@ -20,9 +20,9 @@ from rest_framework.renderers import BaseRenderer
 from sessions_app.api.errors import error_body
 from sessions_app.api.serializers import message_data
 from sessions_app.exceptions import SessionError
-from sessions_app.models import Message
-from sessions_app.providers import TextDelta
-from sessions_app.services.messages import Turn, astream_turn, stream_turn
+from sessions_app.models import Message, MessageStatus
+from sessions_app.providers import Completion, TextDelta
+from sessions_app.services.messages import Turn, astream_turn, finish_turn, stream_turn
 
 MEDIA_TYPE = "text/event-stream"
 Finish = Callable[[str], None]  # receives the whole transcript once the stream ends
@@ -50,12 +50,19 @@ def _frame_of(item: TextDelta | Message) -> str:
     return frame("done", message_data(item))
 
 
+def _abandon(turn: Turn) -> None:
+    """Finish a turn whose reply never began: an empty reply with status ``incomplete``."""
+    empty = Completion(text="", model=turn.request.model, finish_reason="incomplete")
+    finish_turn(turn, empty, status=MessageStatus.INCOMPLETE)
+
+
 def _frames(turn: Turn, on_finish: Finish | None) -> Iterator[str]:
     transcript: list[str] = []
-    events = stream_turn(turn)
+    events: Iterator[TextDelta | Message] | None = None
     try:
         transcript.append(frame("message", message_data(turn.message)))
         yield transcript[-1]
+        events = stream_turn(turn)
         for item in events:
             transcript.append(_frame_of(item))
             yield transcript[-1]
@@ -63,17 +70,23 @@ def _frames(turn: Turn, on_finish: Finish | None) -> Iterator[str]:
         transcript.append(frame("error", error_body(exc)))
         yield transcript[-1]
     finally:
-        events.close()  # a client that went away: the turn stores the partial reply
+        # A client that went away: the turn stores the partial reply. Closing a
+        # generator that never ran runs none of its code, hence the abandon.
+        if events is None:
+            _abandon(turn)
+        else:
+            events.close()
         if on_finish is not None:
             on_finish("".join(transcript))
 
 
 async def _aframes(turn: Turn, on_finish: Finish | None) -> AsyncIterator[str]:
     transcript: list[str] = []
-    events = astream_turn(turn)
+    events: AsyncIterator[TextDelta | Message] | None = None
     try:
         transcript.append(frame("message", message_data(turn.message)))
         yield transcript[-1]
+        events = astream_turn(turn)
         async for item in events:
             transcript.append(_frame_of(item))
             yield transcript[-1]
@@ -81,7 +94,10 @@ async def _aframes(turn: Turn, on_finish: Finish | None) -> AsyncIterator[str]:
         transcript.append(frame("error", error_body(exc)))
         yield transcript[-1]
     finally:
-        await events.aclose()
+        if events is None:
+            await sync_to_async(_abandon)(turn)
+        else:
+            await events.aclose()
         if on_finish is not None:
             await sync_to_async(on_finish)("".join(transcript))
 
