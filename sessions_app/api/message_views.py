@@ -31,6 +31,7 @@ from sessions_app.api.views import IDEMPOTENCY_KEY, handle_of, visible_session
 from sessions_app.exceptions import SessionNotFoundError
 from sessions_app.models import Message, MessageRole, Session
 from sessions_app.services import messages
+from sessions_app.services.selectors import parse_session_id
 
 STREAM_DESCRIPTION = (
     "With `Accept: text/event-stream`, a user message's reply streams as Server-Sent Events: "
@@ -119,7 +120,8 @@ class MessageViewSet(ApiView, GenericViewSet):
 
     @extend_schema(responses={200: s.MessageOutput, **errors(401, 404, 429)})
     def retrieve(self, request: Request, session_pk: Any, pk: Any) -> Response:
-        message = self.get_queryset().filter(pk=pk).first()
+        message_id = parse_session_id(pk)
+        message = message_id and self.get_queryset().filter(pk=message_id).first()
         if message is None:
             raise SessionNotFoundError("Message not found.", error_code="message_not_found")
         return Response(s.MessageOutput(message).data)

@@ -18,12 +18,12 @@ router.register("sessions", SessionViewSet, basename="session")
 urlpatterns = [
     *router.urls,
     path(
-        "sessions/<uuid:session_pk>/messages/",
+        "sessions/<str:session_pk>/messages/",
         MessageViewSet.as_view({"get": "list", "post": "create", "delete": "clear"}),
         name="message-list",
     ),
     path(
-        "sessions/<uuid:session_pk>/messages/<uuid:pk>/",
+        "sessions/<str:session_pk>/messages/<str:pk>/",
         MessageViewSet.as_view({"get": "retrieve"}),
         name="message-detail",
     ),

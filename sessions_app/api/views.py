@@ -26,6 +26,7 @@ from sessions_app.manager import SessionManager
 from sessions_app.models import Session
 from sessions_app.services import access, sessions, ttl
 from sessions_app.services.context import ContextSnapshot
+from sessions_app.services.selectors import parse_session_id
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -47,15 +48,16 @@ def handle_of(session: Session) -> ConversationSession:
 
 def visible_session(request: Request, session_id: Any) -> Session:
     """The session if the caller may see it; otherwise 404, whether or not it exists."""
-    found = (
+    pk = parse_session_id(session_id)  # any id that is not a UUID is simply not found
+    found = pk and (
         sessions_for(request)
         .select_related("sandbox")
         .prefetch_related("tag_set")
-        .filter(pk=session_id)
+        .filter(pk=pk)
         .first()
     )
     if found is None:
-        raise SessionNotFoundError(session_id=session_id)
+        raise SessionNotFoundError(session_id=pk)
     return found
 
 
@@ -103,7 +105,7 @@ class SessionViewSet(ApiView, GenericViewSet):
     def session(self) -> Session:
         return visible_session(self.request, self.kwargs["pk"])
 
-    @extend_schema(responses={200: s.SessionOutput(many=True), **errors(400, 401, 429)})
+    @extend_schema(responses={200: s.SessionOutput(many=True), **errors(400, 401, 404, 429)})
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(s.SessionOutput(page, many=True).data)
