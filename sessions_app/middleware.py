@@ -71,7 +71,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
         response = super().process_response(request, response)
         header_name = app_settings.HEADER_NAME
         value = self.header_value(request, response, incoming)
-        if value is not None:
+        # A view that answers with a key of its own (the API's create) knows better.
+        if value is not None and header_name not in response:
             response[header_name] = value
         if request.session.accessed or value is not None:
             patch_vary_headers(response, ("Cookie", header_name))

@@ -144,3 +144,12 @@ def test_session_auth_enforces_csrf(alice):
     # One concept: the browser's own login session is one of alice's sessions too.
     listed = {s["id"] for s in browser.get(url("sessions")).json()["results"]}
     assert accepted.json()["id"] in listed and len(listed) == 2
+
+
+def test_creating_while_holding_another_key_answers_the_new_key(as_alice, settings):
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "ALLOW_ANONYMOUS_SESSIONS": True}
+    held = create(as_alice)
+    holder = client_for(key=held["session_key"])
+    response = holder.post(url("sessions"), {}, format="json")
+    assert response.status_code == 201
+    assert response["X-Session-ID"] == response.json()["session_key"] != held["session_key"]
