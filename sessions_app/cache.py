@@ -13,11 +13,17 @@ revoked: their entry becomes a marker that no later write replaces.
 from __future__ import annotations
 
 import logging
+import pickle
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.base import default_key_func
+from django.core.signals import setting_changed
 from django.db import transaction
+from django_redis.compressors.identity import IdentityCompressor
+from django_redis.serializers.pickle import PickleSerializer
 
 from sessions_app.conf import app_settings
 
@@ -99,31 +105,97 @@ def invalidate_engine_entry(key_hash: str) -> None:
 _pending_revocations: deque[str] = deque(maxlen=10_000)
 
 
-def _redis_client(cache: BaseCache) -> Any:
-    """django-redis's client of ``cache`` (its connection, key and value coding), or None.
+class _EngineRedis(NamedTuple):
+    """django-redis's clients of the engine's cache, and how that cache codes keys and values.
 
-    The engine's two hot calls use it directly: the same keys and values as
-    the cache API, without its per-call overhead (a tenth of a warm read).
+    The engine's two hot calls use them directly: the same keys and values as the
+    cache API, without its per-call overhead (``caches[]`` is a context-local
+    lookup, and the API decodes every value with a failed ``int()`` first).
+    Built once per cache alias; ``setting_changed`` for ``CACHES`` or
+    ``SESSIONS_APP`` drops it. django-redis's clients are thread-safe and share
+    one connection pool per server, so one copy serves every thread.
     """
+
+    client: Any  # django-redis's client
+    read: Any  # the redis.Redis of reads; None with replicas (django-redis picks one per read)
+    write: Any
+    key_prefix: str  # the raw key of an entry is key_prefix + key_hash
+    revoked: bytes  # REVOKED and TOMBSTONE as stored
+    tombstone: bytes
+    loads: Callable[[bytes], Any]
+
+
+_NOT_REDIS = "not django-redis"
+_engine_redis: dict[str, _EngineRedis | str] = {}
+
+
+def _build_engine_redis(cache: BaseCache) -> _EngineRedis | str:
     client = getattr(cache, "client", None)
-    return client if type(cache).__module__.startswith("django_redis") else None
+    if not type(cache).__module__.startswith("django_redis") or client is None:
+        return _NOT_REDIS
+    single = len(getattr(client, "_server", ())) == 1
+    write = client.get_client(write=True)
+    if cache.key_func is default_key_func:
+        key_prefix = f"{cache.key_prefix}:{cache.version}:{KEY_PREFIX}"
+    else:
+        key_prefix = ""
+    plain = isinstance(getattr(client, "_serializer", None), PickleSerializer) and isinstance(
+        getattr(client, "_compressor", None), IdentityCompressor
+    )
+    return _EngineRedis(
+        client=client,
+        read=write if single else None,
+        write=write,
+        key_prefix=key_prefix,
+        revoked=client.encode(REVOKED),
+        tombstone=client.encode(TOMBSTONE),
+        loads=pickle.loads if plain else client.decode,
+    )
+
+
+def _engine_cache() -> tuple[BaseCache | None, _EngineRedis | None]:
+    """The engine's cache and, for django-redis, its clients (then the cache is not looked up)."""
+    alias = app_settings.frozen()["CACHE_ALIAS"]
+    if alias is None:
+        return None, None
+    handle = _engine_redis.get(alias)
+    if isinstance(handle, _EngineRedis):
+        return None, handle
+    cache = caches[alias]
+    if handle is None:
+        handle = _engine_redis[alias] = _build_engine_redis(cache)
+    return cache, handle if isinstance(handle, _EngineRedis) else None
+
+
+def _raw_key(handle: _EngineRedis, key_hash: str) -> str:
+    if handle.key_prefix:
+        return handle.key_prefix + key_hash
+    return handle.client.make_key(engine_key(key_hash))
+
+
+def _forget_engine_redis(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CACHES", "SESSIONS_APP"):
+        _engine_redis.clear()
+
+
+setting_changed.connect(_forget_engine_redis, dispatch_uid="sessions_app.cache.engine_redis")
 
 
 def get_engine_entry(key_hash: str) -> Any:
     """The engine's cached entry of a key hash, ``REVOKED``, or ``None`` (one GET)."""
     if _pending_revocations and not _retry_revocations():
         return None  # still unreachable: a revoked key must not be served, ask the database
-    cache = get_cache()
-    if cache is None:
-        return None
-    key = engine_key(key_hash)
     try:
-        client = _redis_client(cache)
-        if client is None:
-            value = cache.get(key)
-        else:
-            raw = client.get_client(write=False).get(client.make_key(key))
-            value = None if raw is None else client.decode(raw)
+        cache, handle = _engine_cache()
+        if handle is not None:
+            read = handle.read or handle.client.get_client(write=False)
+            raw = read.get(_raw_key(handle, key_hash))
+            if raw is None or raw == handle.tombstone:
+                return None
+            return REVOKED if raw == handle.revoked else handle.loads(raw)
+        if cache is None:
+            return None
+        value = cache.get(engine_key(key_hash))
     except Exception as exc:
         logger.warning("Session cache read failed, the database answers instead: %s", exc)
         return None
@@ -138,19 +210,16 @@ def write_engine_entry(key_hash: str, entry: Any, timeout: float) -> None:
     landed between our database write and this one), it is put back at once.
     Other caches check first, which leaves a narrow window.
     """
-    cache = get_cache()
-    if cache is None:
-        return
-    key, timeout = engine_key(key_hash), max(1, int(timeout))
+    timeout = max(1, int(timeout))
     try:
-        client = _redis_client(cache)
-        if client is not None:
-            connection, raw_key = client.get_client(write=True), client.make_key(key)
-            old = connection.set(raw_key, client.encode(entry), ex=timeout, get=True)
-            if old is not None and client.decode(old) == REVOKED:
-                connection.set(raw_key, client.encode(REVOKED), ex=_revocation_timeout())
-        elif cache.get(key) != REVOKED:
-            cache.set(key, entry, timeout)
+        cache, handle = _engine_cache()
+        if handle is not None:
+            raw_key, client = _raw_key(handle, key_hash), handle.client
+            old = handle.write.set(raw_key, client.encode(entry), ex=timeout, get=True)
+            if old == handle.revoked:
+                handle.write.set(raw_key, handle.revoked, ex=_revocation_timeout())
+        elif cache is not None and cache.get(engine_key(key_hash)) != REVOKED:
+            cache.set(engine_key(key_hash), entry, timeout)
     except Exception as exc:
         logger.warning("Session cache write failed: %s", exc)
 

@@ -1,13 +1,16 @@
 """The one place that reads ``settings.SESSIONS_APP``.
 
-Properties are not cached, so ``override_settings`` works in tests.
+Properties are not cached, so ``override_settings`` works in tests; ``frozen()``
+(for per-request paths) is cached until Django reports a change of the setting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 BUILTIN_PROVIDER_BACKENDS = {
     "mock": "sessions_app.providers.mock.MockProvider",
@@ -46,6 +49,22 @@ DEFAULTS: dict[str, Any] = {
 
 class AppSettings:
     """Typed access to ``settings.SESSIONS_APP`` with defaults."""
+
+    _frozen: Mapping[str, Any] | None = None
+
+    def frozen(self) -> Mapping[str, Any]:
+        """Every setting, defaults included, read once until ``SESSIONS_APP`` changes.
+
+        ``setting_changed`` (sent by ``override_settings`` and pytest-django's
+        ``settings``) drops the copy.
+        """
+        frozen = self._frozen
+        if frozen is None:
+            frozen = self._frozen = {**DEFAULTS, **getattr(settings, "SESSIONS_APP", {})}
+        return frozen
+
+    def forget(self) -> None:
+        self._frozen = None
 
     def _get(self, name: str) -> Any:
         return getattr(settings, "SESSIONS_APP", {}).get(name, DEFAULTS[name])
@@ -173,3 +192,11 @@ class AppSettings:
 
 
 app_settings = AppSettings()
+
+
+def _forget_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SESSIONS_APP":
+        app_settings.forget()
+
+
+setting_changed.connect(_forget_on_change, dispatch_uid="sessions_app.conf.forget")

@@ -8,6 +8,7 @@ unknown, expired, idle or too old key never writes and never adopts the key.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from typing import Any
@@ -21,6 +22,7 @@ from sessions_app.keys import hash_key, new_key
 VALID_KEY = re.compile(r"[a-z0-9]{8,128}")
 
 
+@functools.cache
 def _service() -> Any:
     # Imported lazily: the engine module is imported before apps are ready.
     from sessions_app.services import http_sessions
@@ -33,6 +35,7 @@ class SessionStore(SessionBase):
         super().__init__(session_key)
         self._entry: Any = None  # the service's Entry of the loaded session
         self._link: dict[str, Any] = {}
+        self._hashed: tuple[str, str] | None = None  # (key, its hash): load and save hash once
 
     @classmethod
     def get_model_class(cls) -> type:
@@ -45,7 +48,11 @@ class SessionStore(SessionBase):
         return isinstance(key, str) and VALID_KEY.fullmatch(key) is not None
 
     def _hash(self, session_key: str | None = None) -> str:
-        return hash_key(session_key or self.session_key)
+        key = session_key or self.session_key
+        hashed = self._hashed
+        if hashed is None or hashed[0] != key:
+            hashed = self._hashed = (key, hash_key(key))
+        return hashed[1]
 
     def load(self) -> dict[str, Any]:
         key_hash = self._hash() if self.session_key else None

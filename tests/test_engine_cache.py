@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -182,3 +183,37 @@ def test_entries_live_at_most_cache_timeout(redis_cache, redis_url, settings):
     client = redis.Redis.from_url(redis_url)
     (entry_key,) = [k for k in client.keys("*") if hash_key(key).encode() in k]
     assert 0 < client.ttl(entry_key) <= 120
+
+
+def test_cache_and_settings_changes_apply_at_once(redis_cache, redis_url, settings):
+    """The engine's copy of the cache's clients and of its settings follows setting_changed."""
+    key = new_session(a=1).session_key
+    client = redis.Redis.from_url(redis_url)
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {**settings.CACHES["sessions"], "KEY_PREFIX": "moved"},
+    }
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_TIMEOUT": 60}
+    assert SessionStore(key).load() == {"a": 1}  # a miss under the new prefix: from the database
+    (entry_key,) = [k for k in client.keys("moved:*") if hash_key(key).encode() in k]
+    assert 0 < client.ttl(entry_key) <= 60
+    caches["sessions"].clear()
+
+
+def test_a_custom_key_function_is_honoured(redis_cache, redis_url, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {**settings.CACHES["sessions"], "KEY_FUNCTION": "tests.test_engine_cache.key"},
+    }
+    key = new_session(a=1).session_key
+    assert SessionStore(key).load() == {"a": 1}
+    client = redis.Redis.from_url(redis_url)
+    assert client.exists(f"custom/sessions_app:k:{hash_key(key)}")
+    with CaptureQueriesContext(connection) as queries:
+        assert SessionStore(key).load() == {"a": 1}
+    assert len(queries) == 0
+    client.delete(f"custom/sessions_app:k:{hash_key(key)}")
+
+
+def key(key: str, key_prefix: str, version: int) -> str:
+    return f"custom/{key}"

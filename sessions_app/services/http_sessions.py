@@ -55,7 +55,7 @@ def is_live(entry: Entry, now: float, absolute: int | None, idle: int | None) ->
 def _remember(key_hash: str, entry: Entry, now: float, *, replace: bool) -> None:
     """Cache ``entry`` for at most ``CACHE_TIMEOUT``: written through by the engine's own
     writes (``replace``), added by readers (never over a newer value or a revocation)."""
-    timeout = app_settings.CACHE_TIMEOUT
+    timeout = app_settings.frozen()["CACHE_TIMEOUT"]
     if entry.expires:
         timeout = min(timeout, entry.expires - now)
     if replace:
@@ -73,10 +73,10 @@ def find(
     With ``touch``, activity is recorded at most once per ``TOUCH_INTERVAL``.
     """
     cached = cache.get_engine_entry(key_hash)
-    if cached == cache.REVOKED:
+    if type(cached) is tuple and len(cached) == ENTRY_LENGTH:
+        entry = Entry._make(cached)
+    elif cached == cache.REVOKED:
         return None  # deleted, or its key rotated: never served again
-    if isinstance(cached, tuple) and len(cached) == ENTRY_LENGTH:
-        entry = Entry(*cached)
     else:
         row = _select(key_hash)
         if row is None:
@@ -84,12 +84,10 @@ def find(
         encoded, *times = row
         entry = _entry(decode(encoded), *times)
         _remember(key_hash, entry, now, replace=False)
-    absolute, idle, interval = app_settings.get_many(
-        "ABSOLUTE_TIMEOUT", "IDLE_TIMEOUT", "TOUCH_INTERVAL"
-    )
-    if not is_live(entry, now, absolute, idle):
+    config = app_settings.frozen()
+    if not is_live(entry, now, config["ABSOLUTE_TIMEOUT"], config["IDLE_TIMEOUT"]):
         return None
-    if touch and now - entry.seen >= interval:
+    if touch and now - entry.seen >= config["TOUCH_INTERVAL"]:
         _update(key_hash, {"last_activity": timezone.now()})
         # Invalidate rather than write back the entry read earlier: a concurrent save may be newer.
         cache.invalidate_engine_entry(key_hash)
@@ -97,7 +95,7 @@ def find(
 
 
 def _capped_expiry(expires: datetime, created: datetime) -> datetime:
-    absolute = app_settings.ABSOLUTE_TIMEOUT
+    absolute = app_settings.frozen()["ABSOLUTE_TIMEOUT"]
     return min(expires, created + timedelta(seconds=absolute)) if absolute else expires
 
 
