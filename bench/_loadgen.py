@@ -13,6 +13,10 @@ order, each for ``--seconds``, on a wall-clock schedule that starts at ``--start
 Parallel processes thus load the same server at the same time, and the runs of set-ups that
 are compared are interleaved. A slot stops early after ``--max-requests`` (per process).
 
+A slot's path may start with a method (``POST /api/...``; default ``GET``); ``--header``
+adds a header to every request and ``--body`` is the body of every request that is not a GET.
+Any 2xx answer counts as a success.
+
 Prints one JSON object: per slot, the requests / errors / wrong answers of each round,
 connections opened, p50 / p99 latency (ms) and the first failures.
 """
@@ -65,16 +69,21 @@ class Client:
     conn: CountingConnection = field(init=False)
     cookies: dict[str, str] = field(default_factory=dict)
     visits: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
 
     def __post_init__(self) -> None:
         self.conn = CountingConnection(HOST, self.port, timeout=10)
 
     def get(self, path: str) -> tuple[int, str]:
-        headers = {"Host": HOST}
+        method, _, target = path.rpartition(" ")
+        method = method or "GET"
+        headers = {"Host": HOST, **self.headers}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        payload = None if method == "GET" else self.body
         try:
-            self.conn.request("GET", path, headers=headers)
+            self.conn.request(method, target, body=payload, headers=headers)
             response = self.conn.getresponse()
             body = response.read().decode()
         except (OSError, http.client.HTTPException):
@@ -99,7 +108,7 @@ class Client:
         if self.session:
             want = str(self.visits + 1) if path == "/write" else str(self.visits)
         status, body = self.get(path)
-        if status != 200:
+        if not 200 <= status < 300:
             raise http.client.HTTPException(f"HTTP {status}")
         if self.session and path == "/write" and body.isdigit():
             self.visits = int(body)
@@ -136,6 +145,8 @@ class Runner:
         self.start_at: float = args.start_at
         self.limit = max(1, args.max_requests // args.threads)
         self.tallies = [Tally.empty(self.rounds) for _ in self.slots]
+        self.headers = dict(parse_header(text) for text in args.header)
+        self.body: bytes | None = None if args.body is None else args.body.encode()
         self.lock = threading.Lock()
 
     def window(self, round_index: int, slot_index: int) -> tuple[float, float]:
@@ -155,7 +166,9 @@ class Runner:
             try:
                 client = clients.get(slot.port)
                 if client is None:
-                    client = clients[slot.port] = Client(slot.port, slot.session)
+                    client = clients[slot.port] = Client(
+                        slot.port, slot.session, headers=self.headers, body=self.body
+                    )
                     if slot.session:
                         client.start_session()
                 for _ in range(WARMUP_REQUESTS):
@@ -231,6 +244,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def parse_header(text: str) -> tuple[str, str]:
+    name, _, value = text.partition(":")
+    return name.strip(), value.strip()
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slot", action="append", required=True, help="label,port,path,0|1")
@@ -239,6 +257,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--start-at", type=float, required=True)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--max-requests", type=int, default=100_000)
+    parser.add_argument("--header", action="append", default=[], help="'Name: value'")
+    parser.add_argument("--body", help="body of the requests that are not a GET")
     return parser.parse_args()
 
 

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,9 +186,10 @@ def free_port() -> int:
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a gunicorn; ``extra`` may name another settings module."""
     env = dict(os.environ)
-    env.update(extra)
     env["DJANGO_SETTINGS_MODULE"] = "http_settings"
+    env.update(extra)
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(BENCH_DIR), str(ROOT), os.environ.get("PYTHONPATH", "")])
     )
@@ -297,21 +298,31 @@ def slots(all_setups: list[Setup]) -> list[tuple[Setup, str]]:
     return [(s, view) for view in VIEWS for s in all_setups if not s.status and view in s.views]
 
 
-def run_load(work: list[tuple[Setup, str]]) -> list[dict[str, Any]]:
-    """``CLIENTS`` load processes on the schedule of ``work``; returns their reports."""
+def run_load(
+    work: list[tuple[Setup, str]],
+    extra: Sequence[str] = (),
+    *,
+    rounds: int = ROUNDS,
+    seconds: float = SECONDS,
+) -> list[dict[str, Any]]:
+    """``CLIENTS`` load processes on the schedule of ``work``; returns their reports.
+
+    ``extra``: more ``_loadgen.py`` arguments (``--header``, ``--body``).
+    """
     start_at = time.time() + START_LEAD
     command = [
         sys.executable,
         str(BENCH_DIR / "_loadgen.py"),
-        f"--rounds={ROUNDS}",
-        f"--seconds={SECONDS}",
+        f"--rounds={rounds}",
+        f"--seconds={seconds}",
         f"--start-at={start_at}",
         f"--threads={THREADS}",
         f"--max-requests={max(1, MAX_REQUESTS // CLIENTS)}",
     ]
     for setup, view in work:
         command.append(f"--slot={setup.label},{setup.port},{view},{int(setup.session)}")
-    timeout = START_LEAD + ROUNDS * len(work) * (SECONDS + GAP) + 60
+    command += extra
+    timeout = START_LEAD + rounds * len(work) * (seconds + GAP) + 60
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(CLIENTS)]
     reports = []
     try:
@@ -331,9 +342,10 @@ def run_load(work: list[tuple[Setup, str]]) -> list[dict[str, Any]]:
 def combine(reports: list[dict[str, Any]], index: int) -> Load:
     """Slot ``index`` summed over the load processes."""
     parts = [report["slots"][index] for report in reports]
-    per_round = [sum(p["requests"][r] for p in parts) for r in range(ROUNDS)]
+    seconds = reports[0]["seconds"]
+    per_round = [sum(p["requests"][r] for p in parts) for r in range(len(parts[0]["requests"]))]
     return Load(
-        rates=[requests / SECONDS for requests in per_round],
+        rates=[requests / seconds for requests in per_round],
         requests=sum(per_round),
         errors=sum(sum(p["errors"]) for p in parts),
         wrong=sum(sum(p["wrong"]) for p in parts),
