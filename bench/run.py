@@ -7,8 +7,9 @@ each run) and ``REDIS_URL`` (Redis db 14) for the cached scenarios. Each script 
 flushes its database first. Missing services are reported as skipped, with exit code 0.
 
 Scripts: ``bench_messages.py``, ``bench_ttl.py``, ``bench_engine.py`` (session engines: ours vs
-Django's ``db`` / ``cache`` / ``cached_db``, on SQLite and PostgreSQL) and ``bench_http.py``
-(requests/s under gunicorn per session set-up, on PostgreSQL, or SQLite without it).
+Django's ``db`` / ``cache`` / ``cached_db``, on SQLite and PostgreSQL), ``bench_http.py``
+(requests/s under gunicorn per session set-up, on PostgreSQL, or SQLite without it) and
+``bench_api.py`` (REST API requests/s and latency under gunicorn, on PostgreSQL + Redis).
 
 Environment overrides: ``BENCH_POSTGRES_URL``, ``BENCH_REDIS_URL``, ``BENCH_SECONDS`` (per run,
 default 0.8), ``BENCH_RUNS`` (default 3); ``BENCH_HTTP_*`` (see ``bench_http.py``).
@@ -99,6 +100,7 @@ def scenarios(pg_skip: str, redis_skip: str) -> list[Scenario]:
         Scenario("engine", "bench_engine.py", "sqlite" + plus_redis, maybe_cache),
         Scenario("engine", "bench_engine.py", "postgresql" + plus_redis, pg | maybe_cache, pg_skip),
         Scenario("http", "bench_http.py", http_db + plus_redis, http_env | maybe_cache),
+        Scenario("api", "bench_api.py", "postgresql+redis", pg | cache, pg_skip or redis_skip),
     ]
 
 
@@ -206,6 +208,10 @@ def print_notes(rows: list[Row]) -> None:
         "  http -> requests/s under gunicorn (2 sync workers) of ours (middleware + engine) vs "
         "Django's SessionMiddleware with cached_db / db; warm read = SQL queries and Redis "
         "round trips of one read-only request."
+    )
+    print(
+        "  api -> REST API requests/s under gunicorn (2 sync workers, token auth, no throttling) "
+        "vs a bare Django JsonResponse view on the same server; p50/p99 latency in the notes."
     )
     print("  messages ops/s = messages stored per second (a mock user turn stores 2).")
     for row in rows:
