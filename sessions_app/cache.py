@@ -123,6 +123,7 @@ class _EngineRedis(NamedTuple):
     revoked: bytes  # REVOKED and TOMBSTONE as stored
     tombstone: bytes
     loads: Callable[[bytes], Any]
+    dumps: Callable[[Any], bytes]
 
 
 _NOT_REDIS = "not django-redis"
@@ -150,6 +151,7 @@ def _build_engine_redis(cache: BaseCache) -> _EngineRedis | str:
         revoked=client.encode(REVOKED),
         tombstone=client.encode(TOMBSTONE),
         loads=pickle.loads if plain else client.decode,
+        dumps=client._serializer.dumps if plain else client.encode,
     )
 
 
@@ -214,8 +216,8 @@ def write_engine_entry(key_hash: str, entry: Any, timeout: float) -> None:
     try:
         cache, handle = _engine_cache()
         if handle is not None:
-            raw_key, client = _raw_key(handle, key_hash), handle.client
-            old = handle.write.set(raw_key, client.encode(entry), ex=timeout, get=True)
+            raw_key = _raw_key(handle, key_hash)
+            old = handle.write.set(raw_key, handle.dumps(entry), ex=timeout, get=True)
             if old == handle.revoked:
                 handle.write.set(raw_key, handle.revoked, ex=_revocation_timeout())
         elif cache is not None and cache.get(engine_key(key_hash)) != REVOKED:

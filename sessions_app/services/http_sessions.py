@@ -136,10 +136,12 @@ def _select_statement(alias: str) -> tuple[str, list[Any]]:
 
 
 @functools.cache
-def _update_statement(alias: str, names: tuple[str, ...]) -> str:
+def _update_statement(alias: str, names: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """The UPDATE of ``names`` and their fields (to prepare the values)."""
     connection = connections[alias]
     sets = ", ".join(f"{sql.column(Session, name, connection)} = %s" for name in names)
-    return f"UPDATE {Session._meta.db_table} SET {sets} WHERE {_live_condition(alias)}"
+    statement = f"UPDATE {Session._meta.db_table} SET {sets} WHERE {_live_condition(alias)}"
+    return statement, [Session._meta.get_field(name) for name in names]
 
 
 @functools.cache
@@ -183,8 +185,11 @@ def _insert(session: Session) -> bool:
 def _update(key_hash: str, changes: dict[str, Any], *, may_fail: bool = False) -> int:
     """One UPDATE of the live row with this key hash; returns how many rows (0 or 1)."""
     connection = sql.connection_for(Session)
-    statement = _update_statement(connection.alias, tuple(changes))
-    values = [sql.prepare(Session, name, value, connection) for name, value in changes.items()]
+    statement, fields = _update_statement(connection.alias, tuple(changes))
+    values = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, changes.values(), strict=True)
+    ]
     return _execute(statement, [*values, key_hash, SessionStatus.DELETED], may_fail=may_fail)
 
 
@@ -232,8 +237,9 @@ def save(
     if not updated or known is None:
         cache.invalidate_engine_entry(key_hash)
         return bool(updated), None
-    entry = known._replace(data=data, expires=expires.timestamp(), seen=now.timestamp())
-    _remember(key_hash, entry, now.timestamp(), replace=True)
+    seen = now.timestamp()
+    entry = Entry(data, expires.timestamp(), known.created, seen)
+    _remember(key_hash, entry, seen, replace=True)
     return True, entry
 
 
