@@ -9,8 +9,10 @@ from rest_framework.request import Request
 
 from sessions_app.conf import app_settings
 from sessions_app.engine import VALID_KEY
+from sessions_app.exceptions import SessionNotFoundError
 from sessions_app.models import Session
-from sessions_app.services.access import visible_sessions
+from sessions_app.services.access import visible_session, visible_sessions
+from sessions_app.services.selectors import parse_session_id
 
 
 def session_key_of(request: Request) -> str | None:
@@ -21,6 +23,14 @@ def session_key_of(request: Request) -> str | None:
 
 def sessions_for(request: Request) -> QuerySet[Session]:
     return visible_sessions(request.user, session_key_of(request))
+
+
+def session_for(request: Request, session_id: object) -> Session:
+    """The session if the caller may see it; otherwise 404, whether or not it exists."""
+    found = visible_session(request.user, session_key_of(request), session_id)
+    if found is None:
+        raise SessionNotFoundError(session_id=parse_session_id(session_id))
+    return found
 
 
 class IsUserOrKeyHolder(BasePermission):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from sessions_app.api import serializers as s
-from sessions_app.api.access import IsUserOrKeyHolder
+from sessions_app.api.access import IsUserOrKeyHolder, session_for
 from sessions_app.api.base import ApiView, errors
 from sessions_app.api.filters import MessageFilter
 from sessions_app.api.idempotency import respond_once
@@ -27,7 +27,7 @@ from sessions_app.api.streaming import (
     Finish,
     event_stream_response,
 )
-from sessions_app.api.views import IDEMPOTENCY_KEY, handle_of, visible_session
+from sessions_app.api.views import IDEMPOTENCY_KEY, handle_of
 from sessions_app.exceptions import SessionNotFoundError
 from sessions_app.models import Message, MessageRole, Session
 from sessions_app.services import messages
@@ -49,7 +49,7 @@ class MessageViewSet(ApiView, GenericViewSet):
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     def session(self) -> Session:
-        return visible_session(self.request, self.kwargs["session_pk"])
+        return session_for(self.request, self.kwargs["session_pk"])
 
     def get_queryset(self) -> QuerySet[Message]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sessions_app.models import Message, MessageRole, Session
@@ -78,7 +79,7 @@ class SessionOutput(serializers.Serializer):
     status = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
+    tags = serializers.SerializerMethodField()
     config = serializers.SerializerMethodField()
     metadata = serializers.DictField()
     created_at = serializers.DateTimeField()
@@ -89,6 +90,13 @@ class SessionOutput(serializers.Serializer):
     output_tokens = serializers.IntegerField()
     estimated_cost = serializers.FloatField()
 
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, session: Session) -> list[str]:
+        """From ``context["tags"]`` (a list's tags, fetched at once) or the session itself."""
+        known = self.context.get("tags")
+        return known[session.pk] if known is not None else session.tags
+
+    @extend_schema_field(serializers.DictField())
     def get_config(self, session: Session) -> dict[str, Any]:
         """Settings of the session other than name, description and tags (shown above)."""
         return {**session.config, "max_messages": session.max_messages}

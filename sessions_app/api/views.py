@@ -15,7 +15,12 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from sessions_app.api import serializers as s
-from sessions_app.api.access import IsUserOrKeyHolder, MayCreateSessions, sessions_for
+from sessions_app.api.access import (
+    IsUserOrKeyHolder,
+    MayCreateSessions,
+    session_for,
+    sessions_for,
+)
 from sessions_app.api.base import ApiView, errors
 from sessions_app.api.filters import SessionFilter
 from sessions_app.api.idempotency import respond_once
@@ -26,7 +31,7 @@ from sessions_app.manager import SessionManager
 from sessions_app.models import Session
 from sessions_app.services import access, sessions, ttl
 from sessions_app.services.context import ContextSnapshot
-from sessions_app.services.selectors import parse_session_id
+from sessions_app.services.selectors import tag_names
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -44,21 +49,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 def handle_of(session: Session) -> ConversationSession:
     return ConversationSession(SessionManager(session.sandbox.slug), session)
-
-
-def visible_session(request: Request, session_id: Any) -> Session:
-    """The session if the caller may see it; otherwise 404, whether or not it exists."""
-    pk = parse_session_id(session_id)  # any id that is not a UUID is simply not found
-    found = pk and (
-        sessions_for(request)
-        .select_related("sandbox")
-        .prefetch_related("tag_set")
-        .filter(pk=pk)
-        .first()
-    )
-    if found is None:
-        raise SessionNotFoundError(session_id=pk)
-    return found
 
 
 def parse_if_match(header: str | None) -> int | None:
@@ -90,12 +80,7 @@ class SessionViewSet(ApiView, GenericViewSet):
     )
 
     def get_queryset(self) -> QuerySet[Session]:
-        return (
-            sessions_for(self.request)
-            .select_related("sandbox")
-            .prefetch_related("tag_set")
-            .order_by("-created_at", "pk")
-        )
+        return sessions_for(self.request).select_related("sandbox").order_by("-created_at", "pk")
 
     def get_permissions(self) -> list[Any]:
         if self.action == "create":
@@ -103,12 +88,15 @@ class SessionViewSet(ApiView, GenericViewSet):
         return super().get_permissions()
 
     def session(self) -> Session:
-        return visible_session(self.request, self.kwargs["pk"])
+        return session_for(self.request, self.kwargs["pk"])
 
     @extend_schema(responses={200: s.SessionOutput(many=True), **errors(400, 401, 404, 429)})
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(s.SessionOutput(page, many=True).data)
+        tags = tag_names([session.pk for session in page])
+        return self.get_paginated_response(
+            s.SessionOutput(page, many=True, context={"tags": tags}).data
+        )
 
     @extend_schema(
         request=s.SessionCreateInput,
@@ -159,7 +147,7 @@ class SessionViewSet(ApiView, GenericViewSet):
         config = {**given.pop("config", {}), **given}
         session = self.session()
         sessions.update_details(session, config=config, metadata=metadata)
-        return Response(session_body(visible_session(request, session.pk)))
+        return Response(session_body(session_for(request, session.pk)))
 
     @extend_schema(responses={204: None, **errors(401, 404, 429)})
     def destroy(self, request: Request, pk: Any) -> Response:

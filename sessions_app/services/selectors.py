@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sessions_app import validation
 from sessions_app.exceptions import SessionNotFoundError, ValidationError
-from sessions_app.models import Sandbox, Session, SessionStatus
+from sessions_app.models import Sandbox, Session, SessionStatus, SessionTag
 
 
 def parse_session_id(session_id: Any) -> uuid.UUID | None:
@@ -27,15 +27,25 @@ def not_expired(now: datetime | None = None) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=now or timezone.now())
 
 
+def all_live_sessions() -> QuerySet[Session]:
+    """Sessions of every sandbox that are neither deleted nor expired."""
+    return Session.objects.exclude(status=SessionStatus.DELETED).filter(not_expired())
+
+
 def live_sessions(sandbox: Sandbox | None) -> QuerySet[Session]:
     """Sessions of ``sandbox`` that are neither deleted nor expired (none without a sandbox)."""
     if sandbox is None:
         return Session.objects.none()
-    return (
-        Session.objects.filter(sandbox=sandbox)
-        .exclude(status=SessionStatus.DELETED)
-        .filter(not_expired())
-    )
+    return all_live_sessions().filter(sandbox=sandbox)
+
+
+def tag_names(session_ids: list[Any]) -> dict[Any, list[str]]:
+    """Sorted tag names of each of these sessions, in one query (cheaper than a prefetch)."""
+    names: dict[Any, list[str]] = {pk: [] for pk in session_ids}
+    rows = SessionTag.objects.filter(session_id__in=session_ids).order_by("name")
+    for session_id, name in rows.values_list("session_id", "name"):
+        names[session_id].append(name)
+    return names
 
 
 def find_session(sandbox: Sandbox | None, session_id: Any) -> Session | None:
