@@ -56,7 +56,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
     """Django's session middleware, with the session key also accepted from a header."""
 
     def process_request(self, request: HttpRequest) -> None:
-        incoming = read_incoming(request, app_settings.HEADER_NAME)
+        incoming = read_incoming(request, app_settings.frozen()["HEADER_NAME"])
         setattr(request, INCOMING_ATTR, incoming)
         request.session = self.SessionStore(incoming.key)
 
@@ -69,7 +69,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if incoming.via_header:
             self.validate_key(request)
         response = super().process_response(request, response)
-        header_name = app_settings.HEADER_NAME
+        header_name = app_settings.frozen()["HEADER_NAME"]
         value = self.header_value(request, response, incoming)
         # A view that answers with a key of its own (the API's create) knows better.
         if value is not None and header_name not in response:
