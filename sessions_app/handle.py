@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -133,7 +134,11 @@ class ConversationSession:
         turn = messages.start_turn(
             self.record, self.manager.pipeline, content=content, metadata=metadata
         )
-        yield turn.message
+        try:
+            yield turn.message
+        except GeneratorExit:
+            messages.abandon_turn(turn)  # closed before the reply began: free its slot
+            raise
         yield from messages.stream_turn(turn)
 
     async def astream_message(
@@ -142,7 +147,11 @@ class ConversationSession:
         turn = await sync_to_async(messages.start_turn)(
             self.record, self.manager.pipeline, content=content, metadata=metadata
         )
-        yield turn.message
+        try:
+            yield turn.message
+        except (GeneratorExit, asyncio.CancelledError):
+            await sync_to_async(messages.abandon_turn)(turn)
+            raise
         stream = messages.astream_turn(turn)
         try:
             async for event in stream:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -81,7 +81,12 @@ def moment(value: Any, name: str, *, end_of_day: bool = False) -> datetime | Non
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value if timezone.is_aware(value) else timezone.make_aware(value)
+        try:
+            aware = value if timezone.is_aware(value) else timezone.make_aware(value)
+            # In UTC: PostgreSQL refuses offsets beyond ±15:59, which Python allows.
+            return aware.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError(f"{name} is out of the supported range.") from None
     if isinstance(value, str):
         try:
             parsed = parse_date(value) or parse_datetime(value)

@@ -334,3 +334,14 @@ def test_package_exports_and_reference_message_fields(conversation):
     assert reply.message_id == str(reply.id) and reply.timestamp == reply.created_at
     assert reply.token_count == reply.input_tokens + reply.output_tokens
     assert SessionConfig(max_messages=5).max_messages == 5
+
+
+def test_a_stream_closed_right_after_the_user_message_frees_the_reply_slot(conversation):
+    from sessions_app.models import Message, Session
+
+    stream = conversation.stream_message("hello")
+    user = next(stream)
+    stream.close()
+    reply = Message.objects.get(session_id=conversation.session_id, role="assistant")
+    assert (user.role, reply.status, reply.content) == ("user", "incomplete", "")
+    assert Session.objects.get(pk=conversation.session_id).pending_replies == 0

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from sessions_app.models import Message, MessageRole, Session, SessionStatus
 from sessions_app.session_config import MAX_TAG_LENGTH
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, in UTC: PostgreSQL refuses offsets beyond ±15:59."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("Out of the supported range.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class SessionFilter(django_filters.FilterSet):
@@ -19,7 +41,7 @@ class SessionFilter(django_filters.FilterSet):
     )
     sandbox = django_filters.CharFilter(field_name="sandbox__slug", max_length=64)
     user_id = django_filters.CharFilter(field_name="external_user_id", max_length=255)
-    since = django_filters.IsoDateTimeFilter(field_name="last_activity", lookup_expr="gte")
+    since = UtcDateTimeFilter(field_name="last_activity", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
 
     class Meta:
@@ -43,7 +65,7 @@ class SessionFilter(django_filters.FilterSet):
 
 class MessageFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=MessageRole.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Message

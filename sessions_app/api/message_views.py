@@ -54,7 +54,7 @@ class MessageViewSet(ApiView, GenericViewSet):
     def get_queryset(self) -> QuerySet[Message]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no session
             return Message.objects.none()
-        return messages.message_history(self.session())
+        return messages.message_history(self.session()).values(*s.MESSAGE_COLUMNS)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         # Errors and JSON answers are JSON, whatever the client asked to stream.
@@ -68,7 +68,7 @@ class MessageViewSet(ApiView, GenericViewSet):
     @extend_schema(responses={200: s.MessageOutput(many=True), **errors(400, 401, 404, 429)})
     def list(self, request: Request, session_pk: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(s.MessageOutput(page, many=True).data)
+        return self.get_paginated_response([s.message_data(row) for row in page])
 
     @extend_schema(
         request=s.MessageInput,
@@ -124,4 +124,4 @@ class MessageViewSet(ApiView, GenericViewSet):
         message = message_id and self.get_queryset().filter(pk=message_id).first()
         if message is None:
             raise SessionNotFoundError("Message not found.", error_code="message_not_found")
-        return Response(s.MessageOutput(message).data)
+        return Response(s.message_data(message))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sessions_app.models import Message, MessageRole, Session
@@ -79,8 +79,8 @@ class SessionOutput(serializers.Serializer):
     status = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
-    tags = serializers.SerializerMethodField()
-    config = serializers.SerializerMethodField()
+    tags = serializers.ListField(child=serializers.CharField())
+    config = serializers.DictField(help_text="Settings other than name, description and tags.")
     metadata = serializers.DictField()
     created_at = serializers.DateTimeField()
     last_activity = serializers.DateTimeField()
@@ -89,17 +89,6 @@ class SessionOutput(serializers.Serializer):
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     estimated_cost = serializers.FloatField()
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_tags(self, session: Session) -> list[str]:
-        """From ``context["tags"]`` (a list's tags, fetched at once) or the session itself."""
-        known = self.context.get("tags")
-        return known[session.pk] if known is not None else session.tags
-
-    @extend_schema_field(serializers.DictField())
-    def get_config(self, session: Session) -> dict[str, Any]:
-        """Settings of the session other than name, description and tags (shown above)."""
-        return {**session.config, "max_messages": session.max_messages}
 
 
 class CreatedSessionOutput(SessionOutput):
@@ -215,5 +204,76 @@ class ErrorOutput(serializers.Serializer):
     session_id = serializers.UUIDField(required=False, allow_null=True)
 
 
-def message_data(message: Message | None) -> dict[str, Any] | None:
-    return None if message is None else MessageOutput(message).data
+_datetime = serializers.DateTimeField()
+
+# What a session's representation is read from: a row of .values(*these), or a Session.
+SESSION_COLUMNS = (
+    "id", "sandbox__slug", "user_id", "external_user_id", "provider", "model", "status",
+    "name", "description", "config", "max_messages", "metadata", "created_at",
+    "last_activity", "expires_at", "message_count", "input_tokens", "output_tokens",
+    "estimated_cost",
+)  # fmt: skip
+
+
+def _moment(value: Any) -> str | None:
+    return None if value is None else _datetime.to_representation(value)
+
+
+def session_data(session: Session | Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
+    """``SessionOutput``'s representation, built directly (lists hold many sessions);
+    the fuzz tests check that it matches the schema."""
+    if isinstance(session, Mapping):
+        row = session
+    else:
+        row = {**vars(session), "sandbox__slug": session.sandbox.slug}
+    return {
+        "id": str(row["id"]),
+        "sandbox": row["sandbox__slug"],
+        "user": row["user_id"],
+        "user_id": row["external_user_id"] or None,
+        "provider": row["provider"],
+        "model": row["model"],
+        "status": row["status"],
+        "name": row["name"],
+        "description": row["description"],
+        "tags": tags,
+        "config": {**row["config"], "max_messages": row["max_messages"]},
+        "metadata": row["metadata"],
+        "created_at": _moment(row["created_at"]),
+        "last_activity": _moment(row["last_activity"]),
+        "expires_at": _moment(row["expires_at"]),
+        "message_count": row["message_count"],
+        "input_tokens": row["input_tokens"],
+        "output_tokens": row["output_tokens"],
+        "estimated_cost": float(row["estimated_cost"]),
+    }
+
+
+# What a message's representation is read from: a Message, or a row of .values(*these).
+MESSAGE_COLUMNS = (
+    "id", "session_id", "seq", "role", "content", "created_at", "metadata",
+    "provider_message_id", "input_tokens", "output_tokens", "processing_time_ms", "status",
+)  # fmt: skip
+
+
+def message_data(message: Message | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``MessageOutput``'s representation, built directly: history pages hold many messages,
+    and DRF's per-field machinery would be most of their cost. The fuzz tests check that it
+    matches the schema ``MessageOutput`` documents."""
+    if message is None:
+        return None
+    row = message if isinstance(message, Mapping) else vars(message)
+    return {
+        "id": str(row["id"]),
+        "session": str(row["session_id"]),
+        "seq": row["seq"],
+        "role": row["role"],
+        "content": row["content"],
+        "created_at": _moment(row["created_at"]),
+        "metadata": row["metadata"],
+        "provider_message_id": row["provider_message_id"],
+        "input_tokens": row["input_tokens"],
+        "output_tokens": row["output_tokens"],
+        "processing_time_ms": row["processing_time_ms"],
+        "status": row["status"],
+    }

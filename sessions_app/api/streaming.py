@@ -20,9 +20,9 @@ from rest_framework.renderers import BaseRenderer
 from sessions_app.api.errors import error_body
 from sessions_app.api.serializers import message_data
 from sessions_app.exceptions import SessionError
-from sessions_app.models import Message, MessageStatus
-from sessions_app.providers import Completion, TextDelta
-from sessions_app.services.messages import Turn, astream_turn, finish_turn, stream_turn
+from sessions_app.models import Message
+from sessions_app.providers import TextDelta
+from sessions_app.services.messages import Turn, abandon_turn, astream_turn, stream_turn
 
 MEDIA_TYPE = "text/event-stream"
 Finish = Callable[[str], None]  # receives the whole transcript once the stream ends
@@ -50,12 +50,6 @@ def _frame_of(item: TextDelta | Message) -> str:
     return frame("done", message_data(item))
 
 
-def _abandon(turn: Turn) -> None:
-    """Finish a turn whose reply never began: an empty reply with status ``incomplete``."""
-    empty = Completion(text="", model=turn.request.model, finish_reason="incomplete")
-    finish_turn(turn, empty, status=MessageStatus.INCOMPLETE)
-
-
 def _frames(turn: Turn, on_finish: Finish | None) -> Iterator[str]:
     transcript: list[str] = []
     events: Iterator[TextDelta | Message] | None = None
@@ -73,7 +67,7 @@ def _frames(turn: Turn, on_finish: Finish | None) -> Iterator[str]:
         # A client that went away: the turn stores the partial reply. Closing a
         # generator that never ran runs none of its code, hence the abandon.
         if events is None:
-            _abandon(turn)
+            abandon_turn(turn)
         else:
             events.close()
         if on_finish is not None:
@@ -95,7 +89,7 @@ async def _aframes(turn: Turn, on_finish: Finish | None) -> AsyncIterator[str]:
         yield transcript[-1]
     finally:
         if events is None:
-            await sync_to_async(_abandon)(turn)
+            await sync_to_async(abandon_turn)(turn)
         else:
             await events.aclose()
         if on_finish is not None:

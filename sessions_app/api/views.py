@@ -66,7 +66,7 @@ def context_response(snapshot: ContextSnapshot) -> Response:
 
 
 def session_body(session: Session) -> dict[str, Any]:
-    return s.SessionOutput(session).data
+    return s.session_data(session, session.tags)
 
 
 class SessionViewSet(ApiView, GenericViewSet):
@@ -80,7 +80,7 @@ class SessionViewSet(ApiView, GenericViewSet):
     )
 
     def get_queryset(self) -> QuerySet[Session]:
-        return sessions_for(self.request).select_related("sandbox").order_by("-created_at", "pk")
+        return sessions_for(self.request).order_by("-created_at", "pk").values(*s.SESSION_COLUMNS)
 
     def get_permissions(self) -> list[Any]:
         if self.action == "create":
@@ -93,10 +93,8 @@ class SessionViewSet(ApiView, GenericViewSet):
     @extend_schema(responses={200: s.SessionOutput(many=True), **errors(400, 401, 404, 429)})
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        tags = tag_names([session.pk for session in page])
-        return self.get_paginated_response(
-            s.SessionOutput(page, many=True, context={"tags": tags}).data
-        )
+        tags = tag_names([row["id"] for row in page])
+        return self.get_paginated_response([s.session_data(row, tags[row["id"]]) for row in page])
 
     @extend_schema(
         request=s.SessionCreateInput,

@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import ValidationError
 from sessions_app.keys import hash_key
-from sessions_app.models import Sandbox, Session
+from sessions_app.models import Sandbox, Session, SessionStatus
 from sessions_app.services.sandboxes import clean_sandbox_id, find_sandbox
 from sessions_app.services.selectors import all_live_sessions, parse_session_id
 
@@ -69,8 +69,11 @@ def visible_session(user: Any, session_key: str | None, session_id: Any) -> Sess
     pk = parse_session_id(session_id)
     if pk is None:
         return None
-    session = all_live_sessions().select_related("sandbox").filter(pk=pk).first()
-    return session if session is not None and _may_see(user, session_key, session) else None
+    # By primary key alone, liveness checked here: the simplest statement to build and run.
+    session = Session.objects.select_related("sandbox").filter(pk=pk).first()
+    if session is None or session.status == SessionStatus.DELETED or session.is_expired():
+        return None
+    return session if _may_see(user, session_key, session) else None
 
 
 def sandbox_for_new_session(user: Any, slug: Any) -> str:

@@ -319,6 +319,12 @@ def fail_turn(turn: Turn, exc: Exception) -> ProviderError:
     return error
 
 
+def abandon_turn(turn: Turn) -> Message:
+    """Finish a turn whose reply never began (its consumer went away first): an empty
+    reply with status ``incomplete``, so the reply's slot is freed."""
+    return finish_turn(turn, _partial(turn, []), status=MessageStatus.INCOMPLETE)
+
+
 def _partial(turn: Turn, parts: list[str]) -> Completion:
     return Completion(text="".join(parts), model=turn.request.model, finish_reason="incomplete")
 

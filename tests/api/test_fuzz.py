@@ -8,7 +8,10 @@ mock provider here never has), and every answer must match the schema.
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis import checks
@@ -30,6 +33,18 @@ CHECKS = [
 ]
 
 
+@pytest.fixture
+def keep_test_connection():
+    """What Django's test client does around each request: the test's transaction and its
+    connection must survive the request_started / request_finished signals."""
+    signals = (request_started, request_finished)
+    for signal in signals:
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in signals:
+        signal.connect(close_old_connections)
+
+
 def real_ids(case, session_id: str) -> None:
     """Point session paths at a live session of the caller (random ids only ever 404)."""
     parameters = case.path_parameters or {}
@@ -46,7 +61,7 @@ def real_ids(case, session_id: str) -> None:
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_no_server_errors_and_answers_match_the_schema(case, alice):
+def test_no_server_errors_and_answers_match_the_schema(case, alice, keep_test_connection):
     token, _ = Token.objects.get_or_create(user=alice)
     session = SessionManager().create_session(user=alice)
     real_ids(case, session.session_id)

@@ -253,3 +253,13 @@ def test_validate_touches_a_live_session_and_404s_an_expired_one(as_alice):
 def test_ids_that_are_not_uuids_are_404(as_alice):
     assert as_alice.get(url("sessions", "not-a-uuid")).status_code == 404
     assert as_alice.get(url("sessions", "not-a-uuid", "messages")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "since", ["0401-06-09T01:39:45+23:14", "0001-01-01T00:00:00+23:00", "9999-12-31T23:59:59-23:00"]
+)
+def test_dates_with_any_offset_are_answered_not_crashed_on(as_alice, as_staff, since):
+    session = create(as_alice)
+    for path in (url("sessions"), url("sessions", session["id"], "messages")):
+        assert as_alice.get(path, {"since": since}).status_code in (200, 400)
+    assert as_staff.get(url("analytics"), {"start": since}).status_code in (200, 400)
