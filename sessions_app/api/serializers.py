@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from sessions_app.models import Message, MessageRole, Session
@@ -204,8 +205,6 @@ class ErrorOutput(serializers.Serializer):
     session_id = serializers.UUIDField(required=False, allow_null=True)
 
 
-_datetime = serializers.DateTimeField()
-
 # What a session's representation is read from: a row of .values(*these), or a Session.
 SESSION_COLUMNS = (
     "id", "sandbox__slug", "user_id", "external_user_id", "provider", "model", "status",
@@ -216,7 +215,12 @@ SESSION_COLUMNS = (
 
 
 def _moment(value: Any) -> str | None:
-    return None if value is None else _datetime.to_representation(value)
+    """As DRF's ``DateTimeField`` shows it (current time zone, UTC as ``Z``), at a fraction
+    of its cost."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def session_data(session: Session | Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
