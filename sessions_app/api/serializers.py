@@ -35,29 +35,6 @@ def _tags() -> serializers.ListField:
     )
 
 
-class BlankAsNull(serializers.CharField):
-    """Text stored blank when absent, shown as null."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(allow_null=True, **kwargs)
-
-    def to_representation(self, value: Any) -> str | None:
-        return str(value) if value else None
-
-
-class SessionCreateInput(StrictInput):
-    provider = serializers.CharField(max_length=50, required=False)
-    model = serializers.CharField(max_length=100, required=False)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
-    tags = _tags()
-    config = serializers.DictField(required=False)
-    metadata = serializers.DictField(required=False)
-    ttl_seconds = serializers.FloatField(min_value=1, max_value=MAX_TTL_SECONDS, required=False)
-    sandbox = serializers.SlugField(max_length=64, required=False)
-    user_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
-
-
 class SessionUpdateInput(StrictInput):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -66,15 +43,25 @@ class SessionUpdateInput(StrictInput):
     metadata = serializers.DictField(required=False)
 
 
+class SessionCreateInput(SessionUpdateInput):
+    provider = serializers.CharField(max_length=50, required=False)
+    model = serializers.CharField(max_length=100, required=False)
+    ttl_seconds = serializers.FloatField(min_value=1, max_value=MAX_TTL_SECONDS, required=False)
+    sandbox = serializers.SlugField(max_length=64, required=False)
+    user_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
 class ExtendInput(StrictInput):
     seconds = serializers.FloatField(min_value=1, max_value=MAX_TTL_SECONDS)
 
 
 class SessionOutput(serializers.Serializer):
+    """A session as the API shows it: the schema of what ``session_data`` builds."""
+
     id = serializers.UUIDField()
-    sandbox = serializers.CharField(source="sandbox.slug")
-    user = serializers.IntegerField(source="user_id", allow_null=True)
-    user_id = BlankAsNull(source="external_user_id", help_text="The application's own user id.")
+    sandbox = serializers.CharField(help_text="The sandbox's slug.")
+    user = serializers.IntegerField(allow_null=True, help_text="The Django user's id.")
+    user_id = serializers.CharField(allow_null=True, help_text="The application's own user id.")
     provider = serializers.CharField()
     model = serializers.CharField()
     status = serializers.CharField()
@@ -123,6 +110,8 @@ class MessageInput(StrictInput):
 
 
 class MessageOutput(serializers.Serializer):
+    """A message as the API shows it: the schema of what ``message_data`` builds."""
+
     id = serializers.UUIDField()
     session = serializers.UUIDField(source="session_id")
     seq = serializers.IntegerField()
@@ -142,10 +131,6 @@ class TurnOutput(serializers.Serializer):
     reply = MessageOutput(
         allow_null=True, help_text="The provider's reply; null for a system message."
     )
-
-
-class DeltaOutput(serializers.Serializer):
-    text = serializers.CharField()
 
 
 class ContextOutput(serializers.Serializer):
