@@ -13,11 +13,14 @@ revoked: their entry becomes a marker that no later write replaces.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import redis
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import default_key_func
 from django.core.signals import setting_changed
@@ -117,8 +120,9 @@ class _EngineRedis(NamedTuple):
     """
 
     client: Any  # django-redis's client
-    read: Any  # the redis.Redis of reads; None with replicas (django-redis picks one per read)
-    write: Any
+    # With one server and redis-py's own classes: its pool, from which each thread keeps
+    # one connection (see _thread_redis); else None, and django-redis picks the client.
+    pool: Any
     key_prefix: str  # the raw key of an entry is key_prefix + key_hash
     revoked: bytes  # REVOKED and TOMBSTONE as stored
     tombstone: bytes
@@ -134,8 +138,9 @@ def _build_engine_redis(cache: BaseCache) -> _EngineRedis | str:
     client = getattr(cache, "client", None)
     if not type(cache).__module__.startswith("django_redis") or client is None:
         return _NOT_REDIS
-    single = len(getattr(client, "_server", ())) == 1
     write = client.get_client(write=True)
+    plain_redis = type(write) is redis.Redis and type(write.connection_pool) is redis.ConnectionPool
+    single = len(getattr(client, "_server", ())) == 1 and plain_redis
     if cache.key_func is default_key_func:
         key_prefix = f"{cache.key_prefix}:{cache.version}:{KEY_PREFIX}"
     else:
@@ -145,8 +150,7 @@ def _build_engine_redis(cache: BaseCache) -> _EngineRedis | str:
     )
     return _EngineRedis(
         client=client,
-        read=write if single else None,
-        write=write,
+        pool=write.connection_pool if single else None,
         key_prefix=key_prefix,
         revoked=client.encode(REVOKED),
         tombstone=client.encode(TOMBSTONE),
@@ -175,6 +179,35 @@ def _raw_key(handle: _EngineRedis, key_hash: str) -> str:
     return handle.client.make_key(engine_key(key_hash))
 
 
+_thread = threading.local()
+
+
+def _thread_redis(handle: _EngineRedis, *, write: bool) -> Any:
+    """This thread's client of the engine's Redis, holding one connection of the pool.
+
+    A pooled call checks a connection out and back in (with a liveness poll and
+    bookkeeping): as much Python as the rest of a warm load. The connection goes
+    back to the pool when the thread ends or the configuration changes; a forked
+    child makes its own.
+    """
+    if handle.pool is None:
+        return handle.client.get_client(write=write)
+    held, pid = getattr(_thread, "held", None), os.getpid()
+    if held is None or held[0] is not handle or held[1] != pid:
+        _thread.held = None  # releases the previous connection first
+        client = redis.Redis(connection_pool=handle.pool, single_connection_client=True)
+        held = _thread.held = (handle, pid, client)
+    return held[2]
+
+
+def _drop_thread_redis() -> None:
+    """Disconnect this thread's connection after a failed or interrupted call: a reply
+    left unread must never answer the next command."""
+    held = _thread.__dict__.pop("held", None)
+    if held is not None and held[2].connection is not None:
+        held[2].connection.disconnect()
+
+
 def _forget_engine_redis(*, setting: str, **kwargs: Any) -> None:
     if setting in ("CACHES", "SESSIONS_APP"):
         _engine_redis.clear()
@@ -190,8 +223,7 @@ def get_engine_entry(key_hash: str) -> Any:
     try:
         cache, handle = _engine_cache()
         if handle is not None:
-            read = handle.read or handle.client.get_client(write=False)
-            raw = read.get(_raw_key(handle, key_hash))
+            raw = _thread_redis(handle, write=False).get(_raw_key(handle, key_hash))
             if raw is None or raw == handle.tombstone:
                 return None
             return REVOKED if raw == handle.revoked else handle.loads(raw)
@@ -199,8 +231,12 @@ def get_engine_entry(key_hash: str) -> Any:
             return None
         value = cache.get(engine_key(key_hash))
     except Exception as exc:
+        _drop_thread_redis()
         logger.warning("Session cache read failed, the database answers instead: %s", exc)
         return None
+    except BaseException:
+        _drop_thread_redis()
+        raise
     return None if value == TOMBSTONE else value
 
 
@@ -216,14 +252,18 @@ def write_engine_entry(key_hash: str, entry: Any, timeout: float) -> None:
     try:
         cache, handle = _engine_cache()
         if handle is not None:
-            raw_key = _raw_key(handle, key_hash)
-            old = handle.write.set(raw_key, handle.dumps(entry), ex=timeout, get=True)
+            connection, raw_key = _thread_redis(handle, write=True), _raw_key(handle, key_hash)
+            old = connection.set(raw_key, handle.dumps(entry), ex=timeout, get=True)
             if old == handle.revoked:
-                handle.write.set(raw_key, handle.revoked, ex=_revocation_timeout())
+                connection.set(raw_key, handle.revoked, ex=_revocation_timeout())
         elif cache is not None and cache.get(engine_key(key_hash)) != REVOKED:
             cache.set(engine_key(key_hash), entry, timeout)
     except Exception as exc:
+        _drop_thread_redis()
         logger.warning("Session cache write failed: %s", exc)
+    except BaseException:
+        _drop_thread_redis()
+        raise
 
 
 def revoke(*key_hashes: str) -> None:

@@ -217,3 +217,32 @@ def test_a_custom_key_function_is_honoured(redis_cache, redis_url, settings):
 
 def key(key: str, key_prefix: str, version: int) -> str:
     return f"custom/{key}"
+
+
+def test_an_interrupted_read_never_answers_the_next_one(redis_cache, monkeypatch):
+    """Each thread keeps one connection: a reply left unread must not reach the next GET."""
+    from redis.connection import AbstractConnection
+
+    first, second = new_session(who="a").session_key, new_session(who="b").session_key
+    assert SessionStore(first).load() == {"who": "a"}
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(AbstractConnection, "read_response", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        SessionStore(first).load()  # GET sent, its reply never read
+    monkeypatch.undo()
+    assert SessionStore(second).load() == {"who": "b"}
+
+
+def test_threads_read_through_their_own_connections(redis_cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = {new_session(n=n).session_key: n for n in range(20)}
+
+    def load(key: str) -> int:
+        return SessionStore(key).load()["n"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(load, list(keys) * 5)) == list(keys.values()) * 5
