@@ -75,9 +75,6 @@ class SessionViewSet(ApiView, GenericViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = SessionFilter
     serializer_class = s.SessionOutput
-    lookup_value_regex = (
-        "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-    )
 
     def get_queryset(self) -> QuerySet[Session]:
         return sessions_for(self.request).order_by("-created_at", "pk").values(*s.SESSION_COLUMNS)

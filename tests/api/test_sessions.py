@@ -250,9 +250,17 @@ def test_validate_touches_a_live_session_and_404s_an_expired_one(as_alice):
     assert as_alice.get(url("sessions", body["id"])).status_code == 404
 
 
-def test_ids_that_are_not_uuids_are_404(as_alice):
-    assert as_alice.get(url("sessions", "not-a-uuid")).status_code == 404
-    assert as_alice.get(url("sessions", "not-a-uuid", "messages")).status_code == 404
+def test_ids_that_are_not_uuids_are_the_apis_json_404(as_alice):
+    session = create(as_alice)
+    for path in (
+        url("sessions", "not-a-uuid"),
+        url("sessions", "not-a-uuid", "context"),
+        url("sessions", "not-a-uuid", "messages"),
+        url("sessions", session["id"], "messages", "not-a-uuid"),
+    ):
+        response = as_alice.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["code"] in ("session_not_found", "message_not_found"), path
 
 
 @pytest.mark.parametrize(
