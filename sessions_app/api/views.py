@@ -140,9 +140,8 @@ class SessionViewSet(ApiView, GenericViewSet):
         given = dict(data.validated_data)
         metadata = given.pop("metadata", None)
         config = {**given.pop("config", {}), **given}
-        session = self.session()
-        sessions.update_details(session, config=config, metadata=metadata)
-        return Response(session_body(session_for(request, session.pk)))
+        session = sessions.update_details(self.session(), config=config, metadata=metadata)
+        return Response(session_body(session))
 
     @extend_schema(responses={204: None, **errors(401, 404, 429)})
     def destroy(self, request: Request, pk: Any) -> Response:
