@@ -17,8 +17,6 @@ from sessions_app.services.idempotency import StoredResponse
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADERS = ("X-Session-ID", "Location")
-# Nothing was created and a later retry may succeed: these are not kept.
-NOT_STORED = frozenset({429, 500, 503})
 Produce = Callable[[Finish | None], Any]
 
 
@@ -29,6 +27,12 @@ def _caller(request: Request) -> str:
     if key:
         return f"key:{hash_key(key)}"
     return f"anon:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _kept(status: int) -> bool:
+    """Throttled and failed requests created nothing and a retry may succeed: not kept.
+    A provider failure (502) is, because the user's message was stored."""
+    return status != 429 and (status < 500 or status == 502)
 
 
 def _replay(stored: StoredResponse) -> Any:
@@ -72,7 +76,7 @@ def respond_once(view: Any, request: Request, produce: Produce, *, streaming: bo
         raise
     if isinstance(response, StreamingHttpResponse):
         return response
-    if response.status_code in NOT_STORED:
+    if not _kept(response.status_code):
         claimed.release()
     else:
         headers = {name: response[name] for name in REPLAYED_HEADERS if name in response}
