@@ -181,3 +181,20 @@ def test_throttles_count_in_redis_when_configured(as_alice, settings, redis_cach
     codes = [as_alice.get(url("sessions")).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert any("throttle_user" in str(key) for key in redis_cache.keys("*"))
+
+
+def test_a_provider_failure_is_replayed_so_the_message_is_not_stored_twice(as_alice):
+    from sessions_app.providers import register_provider, unregister_provider
+    from sessions_app.providers.mock import MockProvider
+
+    register_provider("broken", MockProvider, error_rate=1.0, DEFAULT_MODEL="mock-1")
+    try:
+        session = create(as_alice, provider="broken")
+        path = url("sessions", session["id"], "messages")
+        first = post(as_alice, path, {"content": "hi"}, "p-1")
+        again = post(as_alice, path, {"content": "hi"}, "p-1")
+    finally:
+        unregister_provider("broken")
+    assert first.status_code == again.status_code == 502
+    assert again["Idempotent-Replayed"] == "true"
+    assert Message.objects.filter(session_id=session["id"]).count() == 1
