@@ -345,3 +345,25 @@ def test_a_stream_closed_right_after_the_user_message_frees_the_reply_slot(conve
     reply = Message.objects.get(session_id=conversation.session_id, role="assistant")
     assert (user.role, reply.status, reply.content) == ("user", "incomplete", "")
     assert Session.objects.get(pk=conversation.session_id).pending_replies == 0
+
+
+def test_a_reply_slot_left_pending_by_a_vanished_turn_is_freed_once_stale(manager):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions_app.exceptions import MessageLimitError
+    from sessions_app.models import Session
+    from sessions_app.services import messages
+
+    handle = manager.create_session(session_config={"max_messages": 3})
+    messages.start_turn(handle.record, manager.pipeline, content="never answered")
+    with pytest.raises(MessageLimitError):  # 1 message + 1 pending reply + 2 needed > 3
+        handle.send_message("hello")
+    Session.objects.filter(pk=handle.session_id).update(
+        last_activity=timezone.now() - messages.STALE_REPLY_AFTER - timedelta(seconds=1)
+    )
+    reply = handle.send_message("hello")
+    stored = Session.objects.get(pk=handle.session_id)
+    assert reply.role == "assistant"
+    assert (stored.message_count, stored.pending_replies) == (3, 0)

@@ -58,6 +58,8 @@ ROLE_COUNTERS = {
     MessageRole.SYSTEM: "system_message_count",
 }
 SENDABLE_ROLES = (MessageRole.USER, MessageRole.SYSTEM)
+# No turn waits this long for its provider; a reply still pending after it will never come.
+STALE_REPLY_AFTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -103,6 +105,19 @@ def _check_timeout(session: Session) -> None:
             raise SessionExpiredError(
                 "The session timed out from inactivity.", session_id=session.pk
             )
+
+
+def _release_stale_replies(session_id: Any) -> bool:
+    """Free the slots of replies that can no longer arrive; True if there were any.
+
+    A turn whose consumer vanished before its stream began (an ASGI client gone
+    while the view ran) or whose worker died keeps its reply's slot. Every
+    append refreshes ``last_activity``, so a session quiet for longer than any
+    turn lasts has none in flight.
+    """
+    cutoff = timezone.now() - STALE_REPLY_AFTER
+    stale = Session.objects.filter(pk=session_id, pending_replies__gt=0, last_activity__lt=cutoff)
+    return stale.update(pending_replies=0) > 0
 
 
 def _refusal(session_id: Any, reserve: int) -> SessionError:
@@ -165,7 +180,8 @@ def store_message(
         increments["provider_calls"] = 1
         increments["total_response_time_ms"] = processing_time_ms or 0
         increments["estimated_cost"] = Decimal(str(round(cost, 6)))
-    if not append(Append(message, increments, now, reserve=reserve, pending=pending)):
+    operation = Append(message, increments, now, reserve=reserve, pending=pending)
+    if not append(operation) and not (_release_stale_replies(session.pk) and append(operation)):
         raise _refusal(session.pk, reserve or 0)
     cache.invalidate(session)  # cached views hold status and last activity
     session.last_activity = now
