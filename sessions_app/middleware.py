@@ -45,10 +45,15 @@ class Incoming:
     via_header: bool
 
 
+def header_key(request: HttpRequest, header_name: str) -> str:
+    """The session key in the request header, or "" when there is none."""
+    return request.META.get(HttpHeaders.to_wsgi_name(header_name), "").strip()
+
+
 def read_incoming(request: HttpRequest, header_name: str) -> Incoming:
-    header_key = request.META.get(HttpHeaders.to_wsgi_name(header_name), "").strip()
-    if header_key:
-        return Incoming(header_key, via_header=True)
+    from_header = header_key(request, header_name)
+    if from_header:
+        return Incoming(from_header, via_header=True)
     return Incoming(request.COOKIES.get(settings.SESSION_COOKIE_NAME), via_header=False)
 
 

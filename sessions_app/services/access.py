@@ -26,6 +26,11 @@ def _is_staff(user: Any) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_staff)
 
 
+def _is_member(user: Any, sandbox: Sandbox) -> bool:
+    signed_in = user is not None and user.is_authenticated
+    return signed_in and sandbox.members.filter(pk=user.pk).exists()
+
+
 def _sandbox_ids_of(user: Any) -> list[int]:
     """Sandboxes whose sessions ``user`` may see: theirs, and the default one when allowed."""
     allowed = Q(members=user)
@@ -57,7 +62,7 @@ def _may_see(user: Any, session_key: str | None, session: Session) -> bool:
     sandbox = session.sandbox
     if app_settings.ALLOW_DEFAULT_SANDBOX and sandbox.slug == app_settings.DEFAULT_SANDBOX:
         return True
-    return sandbox.members.filter(pk=user.pk).exists()
+    return _is_member(user, sandbox)
 
 
 def visible_session(user: Any, session_key: str | None, session_id: Any) -> Session | None:
@@ -88,12 +93,6 @@ def sandbox_for_new_session(user: Any, slug: Any) -> str:
     if slug == default and (staff or app_settings.ALLOW_DEFAULT_SANDBOX):
         return slug
     sandbox = find_sandbox(slug)
-    member = (
-        sandbox is not None
-        and user is not None
-        and user.is_authenticated
-        and sandbox.members.filter(pk=user.pk).exists()
-    )
-    if sandbox is None or not (staff or member):
+    if sandbox is None or not (staff or _is_member(user, sandbox)):
         raise ValidationError(f"Unknown sandbox {slug!r}.", error_code="unknown_sandbox")
     return slug
