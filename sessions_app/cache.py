@@ -23,7 +23,6 @@ from typing import Any, NamedTuple
 import redis
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import default_key_func
-from django.core.signals import setting_changed
 from django.db import transaction
 from django_redis.compressors.identity import IdentityCompressor
 from django_redis.serializers.pickle import PickleSerializer
@@ -114,8 +113,8 @@ class _EngineRedis(NamedTuple):
     The engine's two hot calls use them directly: the same keys and values as the
     cache API, without its per-call overhead (``caches[]`` is a context-local
     lookup, and the API decodes every value with a failed ``int()`` first).
-    Built once per cache alias; ``setting_changed`` for ``CACHES`` or
-    ``SESSIONS_APP`` drops it. django-redis's clients are thread-safe and share
+    Built once per cache alias; ``forget_engine_redis`` (on a change of
+    ``CACHES`` or ``SESSIONS_APP``) drops it. django-redis's clients are thread-safe and share
     one connection pool per server, so one copy serves every thread.
     """
 
@@ -208,12 +207,9 @@ def _drop_thread_redis() -> None:
         held[2].connection.disconnect()
 
 
-def _forget_engine_redis(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("CACHES", "SESSIONS_APP"):
-        _engine_redis.clear()
-
-
-setting_changed.connect(_forget_engine_redis, dispatch_uid="sessions_app.cache.engine_redis")
+def forget_engine_redis() -> None:
+    """Drop the engine's clients (``CACHES`` or ``SESSIONS_APP`` changed)."""
+    _engine_redis.clear()
 
 
 def get_engine_entry(key_hash: str) -> Any:

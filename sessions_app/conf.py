@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
 
 BUILTIN_PROVIDER_BACKENDS = {
     "mock": "sessions_app.providers.mock.MockProvider",
@@ -55,8 +54,8 @@ class AppSettings:
     def frozen(self) -> Mapping[str, Any]:
         """Every setting, defaults included, read once until ``SESSIONS_APP`` changes.
 
-        ``setting_changed`` (sent by ``override_settings`` and pytest-django's
-        ``settings``) drops the copy.
+        ``receivers.py`` drops the copy on ``setting_changed`` (sent by
+        ``override_settings`` and pytest-django's ``settings``).
         """
         frozen = self._frozen
         if frozen is None:
@@ -192,11 +191,3 @@ class AppSettings:
 
 
 app_settings = AppSettings()
-
-
-def _forget_on_change(*, setting: str, **kwargs: Any) -> None:
-    if setting == "SESSIONS_APP":
-        app_settings.forget()
-
-
-setting_changed.connect(_forget_on_change, dispatch_uid="sessions_app.conf.forget")

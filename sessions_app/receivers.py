@@ -10,6 +10,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from sessions_app import cache
+from sessions_app.conf import app_settings
 from sessions_app.engine import SessionStore
 from sessions_app.models import Session
 from sessions_app.request_info import client_ip, user_agent
@@ -17,10 +18,13 @@ from sessions_app.request_info import client_ip, user_agent
 
 @receiver(setting_changed)
 def _reset_on_settings_change(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CACHES", "SESSIONS_APP"):
+        cache.forget_engine_redis()
     if setting == "SESSIONS_APP":
         from sessions_app.pipeline import reset_default_pipeline
         from sessions_app.providers import reset_providers
 
+        app_settings.forget()
         reset_providers()
         reset_default_pipeline()
 
