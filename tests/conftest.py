@@ -1,40 +1,28 @@
-"""Shared fixtures: services that tests need, skipped with a reason unless REQUIRE_SERVICES=1."""
+"""Shared fixtures: services that tests need, skipped with a reason unless REQUIRE_SERVICES=1.
+
+The service detection and ``need()`` live in ``tests/support/services.py``.
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 from django.core.cache import caches
-from django.db import connection
 
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+from tests.support.services import need, require_postgres, require_redis
 
-
-def need(reason: str) -> None:
-    """Skip the test for a missing service, or fail it when services are required."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
+__all__ = ["need"]
 
 
 @pytest.fixture
 def postgres() -> None:
-    if connection.vendor != "postgresql":
-        need("needs PostgreSQL as the Django database (set DATABASE_URL=postgres://…)")
+    require_postgres()
 
 
 @pytest.fixture
 def redis_url() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        need(f"needs Redis at {REDIS_URL} ({exc})")
-    return REDIS_URL
+    return require_redis()
 
 
 @pytest.fixture

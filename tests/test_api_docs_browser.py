@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import need
+from tests.support.services import need
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,7 +1,7 @@
 """The REST API through real servers: gunicorn (WSGI, sync workers) and uvicorn (ASGI).
 
-Each server runs as its own process on 127.0.0.1 with ``tests/server_settings.py``
-against a scratch database (see ``tests/servers.py``); the test talks HTTP to it
+Each server runs as its own process on 127.0.0.1 with ``tests/support/server_settings.py``
+against a scratch database (see ``tests/support/servers.py``); the test talks HTTP to it
 and reads the database through ``manage.py shell``.
 """
 
@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import need
-from tests.server_settings import SLOW_DELAY, SLOW_PROVIDER
-from tests.servers import (
+from tests.support.server_settings import SLOW_DELAY, SLOW_PROVIDER
+from tests.support.servers import (
     Client,
     Server,
     ServerStartError,
@@ -27,6 +26,7 @@ from tests.servers import (
     scratch_database,
     server_environ,
 )
+from tests.support.services import need
 
 API = "/api/v1/"
 SERVERS = ["gunicorn", "uvicorn"]

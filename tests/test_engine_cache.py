@@ -119,7 +119,7 @@ def test_redis_flushed_mid_sequence(redis_cache):
 
 def test_a_read_only_request_with_a_warm_cache(redis_cache, settings, client, monkeypatch):
     """No database query and a single Redis round trip."""
-    settings.ROOT_URLCONF = "tests.http_urls"
+    settings.ROOT_URLCONF = "tests.support.http_urls"
     key = new_session(visits=5).session_key
     client.cookies[settings.SESSION_COOKIE_NAME] = key
     assert client.get("/read/").json() == {"visits": 5}  # warms the cache

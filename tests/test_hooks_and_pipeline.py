@@ -144,15 +144,15 @@ def test_middleware_and_hooks_from_settings(settings, db):
     settings.SESSIONS_APP = {
         **settings.SESSIONS_APP,
         "MIDDLEWARE": [("sessions_app.pipeline.SecurityMiddleware", {"kinds": ["email"]})],
-        "HOOKS": {"session_created": ["tests.hooks_for_settings.record"]},
+        "HOOKS": {"session_created": ["tests.support.hooks.record"]},
     }
-    from tests import hooks_for_settings
+    from tests.support import hooks
 
-    hooks_for_settings.calls.clear()
+    hooks.calls.clear()
     session = SessionManager("from-settings").create_session()
     session.send_message("write to a@b.example")
     assert "a@b.example" not in session.get_messages()[0].content
-    assert hooks_for_settings.calls == [session.session_id]
+    assert hooks.calls == [session.session_id]
 
 
 def test_rejected_reply_records_usage_and_frees_its_slot(manager):

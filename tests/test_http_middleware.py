@@ -26,7 +26,7 @@ HEADER = "X-Session-ID"
 @pytest.fixture(autouse=True, params=[None, "default"], ids=["db", "cached"])
 def http(request, settings):
     """Every test runs on the database-only engine and with the engine's cache."""
-    settings.ROOT_URLCONF = "tests.http_urls"
+    settings.ROOT_URLCONF = "tests.support.http_urls"
     settings.MIDDLEWARE = [OURS, AUTH]
     settings.SESSION_ENGINE = ENGINE
     settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": request.param}

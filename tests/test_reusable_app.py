@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_runs_in_a_minimal_project_with_defaults(tmp_path):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.minimal.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.support.minimal.settings",
         "MINIMAL_DB": str(tmp_path / "db.sqlite3"),
         "PYTHONPATH": str(ROOT),
     }
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tests/minimal/scenario.py")],
+        [sys.executable, str(ROOT / "tests/support/minimal/scenario.py")],
         env=env,
         capture_output=True,
         text=True,

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import caches
 
 from sessions_app.models import Sandbox
-from tests.api.helpers import client_for
+from tests.support.api import client_for
 
 NO_LIMITS = {"user": None, "anon": None, "session": None}
 

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from sessions_app.models import Session
-from tests.api.helpers import client_for, create, url
+from tests.support.api import client_for, create, url
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import yaml
 from django.test import Client
 
 from sessions_app.models import Session
-from tests.api.helpers import client_for, create, url
+from tests.support.api import client_for, create, url
 
 
 def context_url(session):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sessions_app.models import IdempotencyRecord, Message, Session
 from sessions_app.services import idempotency
-from tests.api.helpers import client_for, create, url
+from tests.support.api import client_for, create, url
 
 STREAM = {"HTTP_ACCEPT": "text/event-stream"}
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from sessions_app.models import Message, Session
 from sessions_app.providers import register_provider, unregister_provider
 from sessions_app.providers.mock import MockProvider
-from tests.api.helpers import create, url
+from tests.support.api import create, url
 
 MESSAGE_FIELDS = {
     "id", "session", "seq", "role", "content", "created_at", "metadata", "provider_message_id",

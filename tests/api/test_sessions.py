@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 
 from sessions_app.keys import hash_key
 from sessions_app.models import Session
-from tests.api.helpers import client_for, create, url
+from tests.support.api import client_for, create, url
 
 SESSION_FIELDS = {
     "id", "sandbox", "user", "user_id", "provider", "model", "status", "name", "description",

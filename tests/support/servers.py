@@ -1,6 +1,6 @@
 """Real server processes for tests: a scratch database, gunicorn or uvicorn, an HTTP client.
 
-The servers run the demo project with ``tests/server_settings.py`` on 127.0.0.1 at a
+The servers run the demo project with ``tests/support/server_settings.py`` on 127.0.0.1 at a
 free port, against a database of their own (a SQLite file, or a scratch PostgreSQL
 database when ``DATABASE_URL`` names PostgreSQL) that the test reads through
 ``manage.py shell`` in the same environment.
@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
-from tests.conftest import need
+from tests.support.services import need
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-SETTINGS = "tests.server_settings"
+SETTINGS = "tests.support.server_settings"
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 HTTP_TIMEOUT = 15.0
