@@ -16,7 +16,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 
-from sessions_app.keys import hash_key, new_key
+from sessions_app.utils.keys import hash_key, new_key
 
 # Keys are made of [a-z0-9] (Django's alphabet); 8 is Django's minimum length.
 VALID_KEY = re.compile(r"[a-z0-9]{8,128}")

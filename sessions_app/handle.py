@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 
-from sessions_app.asyncutils import async_twin
 from sessions_app.models import Message, MessageRole, Session
 from sessions_app.providers import TextDelta
 from sessions_app.services import analytics, context, export, messages, sessions, ttl
 from sessions_app.services.context import ContextSnapshot
 from sessions_app.services.selectors import get_session_or_raise, parse_session_id
 from sessions_app.session_config import SessionConfig
+from sessions_app.utils.asyncutils import async_twin
 
 if TYPE_CHECKING:
     from sessions_app.manager import SessionManager

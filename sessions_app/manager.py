@@ -10,12 +10,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from sessions_app import grid, validation
-from sessions_app.asyncutils import async_twin
+from sessions_app import validation
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import ValidationError
 from sessions_app.handle import ConversationSession
-from sessions_app.keys import hash_key
 from sessions_app.models import Sandbox, Session
 from sessions_app.pipeline import LifecycleEvent, MessageMiddleware, Pipeline, get_default_pipeline
 from sessions_app.pipeline.hooks import Hook
@@ -27,6 +25,9 @@ from sessions_app.services.selectors import (
     search,
 )
 from sessions_app.session_config import SessionConfig
+from sessions_app.utils import grid
+from sessions_app.utils.asyncutils import async_twin
+from sessions_app.utils.keys import hash_key
 
 HOUR = 3600
 

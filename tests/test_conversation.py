@@ -18,10 +18,10 @@ from sessions_app.exceptions import (
     SessionStateError,
     ValidationError,
 )
-from sessions_app.keys import hash_key
 from sessions_app.models import Message, Session
 from sessions_app.providers import register_provider, unregister_provider
 from sessions_app.providers.mock import MockProvider
+from sessions_app.utils.keys import hash_key
 
 pytestmark = pytest.mark.django_db
 

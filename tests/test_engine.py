@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from sessions_app import cache
 from sessions_app.engine import SessionStore
-from sessions_app.keys import hash_key
 from sessions_app.models import Session
+from sessions_app.utils.keys import hash_key
 
 pytestmark = pytest.mark.django_db
 

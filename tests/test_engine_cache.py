@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from sessions_app.engine import SessionStore
-from sessions_app.keys import hash_key
 from sessions_app.manager import SessionManager
 from sessions_app.models import Session
+from sessions_app.utils.keys import hash_key
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.core.cache import caches
 from django.test import AsyncClient, Client
 from django.utils import timezone
 
-from sessions_app.keys import hash_key
 from sessions_app.models import Session
+from sessions_app.utils.keys import hash_key
 
 pytestmark = pytest.mark.django_db
 

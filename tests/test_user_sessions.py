@@ -8,9 +8,9 @@ from django.contrib.auth import alogin, login
 from django.test import RequestFactory
 
 from sessions_app.engine import SessionStore
-from sessions_app.keys import hash_key
 from sessions_app.manager import SessionManager
 from sessions_app.models import Session
+from sessions_app.utils.keys import hash_key
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from rest_framework.response import Response
 
 from sessions_app.api.access import session_key_of
 from sessions_app.api.streaming import MEDIA_TYPE, Finish, stream_headers
-from sessions_app.keys import hash_key
 from sessions_app.services import idempotency
 from sessions_app.services.idempotency import StoredResponse
+from sessions_app.utils.keys import hash_key
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADERS = ("X-Session-ID", "Location")

@@ -15,7 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from sessions_app.api.access import session_key_of
 from sessions_app.conf import app_settings
-from sessions_app.keys import hash_key
+from sessions_app.utils.keys import hash_key
 
 
 class AppRateThrottle(SimpleRateThrottle):

@@ -16,10 +16,10 @@ from django.db.models import Q, QuerySet
 
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import ValidationError
-from sessions_app.keys import hash_key
 from sessions_app.models import Sandbox, Session, SessionStatus
 from sessions_app.services.sandboxes import clean_sandbox_id, find_sandbox
 from sessions_app.services.selectors import all_live_sessions, parse_session_id
+from sessions_app.utils.keys import hash_key
 
 
 def _is_staff(user: Any) -> bool:

@@ -19,7 +19,6 @@ from sessions_app.exceptions import (
     SessionNotFoundError,
     SessionStateError,
 )
-from sessions_app.keys import hash_key, new_key
 from sessions_app.models import (
     ALLOWED_TRANSITIONS,
     WRITABLE_STATUSES,
@@ -32,6 +31,7 @@ from sessions_app.pipeline import LifecycleEvent, Pipeline
 from sessions_app.providers import get_provider
 from sessions_app.services.selectors import not_expired
 from sessions_app.session_config import SessionConfig
+from sessions_app.utils.keys import hash_key, new_key
 from sessions_app.validation import django_user, external_user_id, json_object, positive_number
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from sessions_app.keys import hash_key
 from sessions_app.models import Session
+from sessions_app.utils.keys import hash_key
 from tests.support.api import client_for, create, url
 
 SESSION_FIELDS = {
