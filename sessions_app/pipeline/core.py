@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.module_loading import import_string
@@ -69,7 +70,8 @@ def build_middleware(entry: Any) -> MessageMiddleware:
     """A settings entry is a dotted path, or ``(dotted path, {kwargs})``."""
     try:
         path, kwargs = (entry, {}) if isinstance(entry, str) else entry
-        return import_string(path)(**kwargs)
+        factory: Callable[..., MessageMiddleware] = import_string(path)
+        return factory(**kwargs)
     except SessionError:
         raise
     except Exception as exc:

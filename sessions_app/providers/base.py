@@ -71,7 +71,7 @@ class Provider:
     with native async calls.
     """
 
-    name: ClassVar[str] = ""
+    name: str = ""
     supports_streaming: ClassVar[bool] = True
 
     def __init__(self, *, name: str | None = None, **options: Any) -> None:

@@ -103,11 +103,11 @@ def _validate_seed(value: Any) -> int | None:
 
 
 def _validate_chunk_words(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(
-            f"Mock provider option 'stream_chunk_words' must be an integer >= 1, got {value!r}."
-        )
-    return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ConfigurationError(
+        f"Mock provider option 'stream_chunk_words' must be an integer >= 1, got {value!r}."
+    )
 
 
 def _validate_pattern(value: Any) -> str:

@@ -20,13 +20,13 @@ def register_provider(
     name: str, provider: Provider | type[Provider] | str, **options: Any
 ) -> Provider:
     """Make ``provider`` available under ``name`` (an instance, a class or a dotted path)."""
-    if isinstance(provider, str):
-        provider = import_string(provider)
-    if isinstance(provider, type):
-        provider = provider(name=name, **options)
+    resolved: Provider | type[Provider] = (
+        import_string(provider) if isinstance(provider, str) else provider
+    )
+    instance = resolved(name=name, **options) if isinstance(resolved, type) else resolved
     with _lock:
-        _registered[name] = provider
-    return provider
+        _registered[name] = instance
+    return instance
 
 
 def unregister_provider(name: str) -> None:
@@ -45,7 +45,7 @@ def build_provider(name: str) -> Provider:
     options.pop("BACKEND", None)
     extra = options.pop("OPTIONS", {})
     try:
-        cls = import_string(backend)
+        cls: type[Provider] = import_string(backend)
     except ImportError as exc:
         raise ConfigurationError(f"Provider backend {backend!r} cannot be imported.") from exc
     try:
