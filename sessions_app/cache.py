@@ -6,37 +6,24 @@ a warning is logged and the database answers instead.
 Writers of the service layer replace an entry with a short-lived tombstone
 instead of deleting it, and readers fill a miss with ``add``: a reader that
 loaded the row before a concurrent write can then never put the old row back.
-The session engine writes its entries through; deleted and rotated keys are
-revoked: their entry becomes a marker that no later write replaces.
+The HTTP session engine's own path to this cache is ``sessions_app.http.entry_cache``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import pickle
-import threading
-from collections import deque
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-import redis
 from django.core.cache import BaseCache, caches
-from django.core.cache.backends.base import default_key_func
-from django.db import transaction
-from django_redis.compressors.identity import IdentityCompressor
-from django_redis.serializers.pickle import PickleSerializer
 
 from sessions_app.conf import app_settings
+from sessions_app.http.cache_keys import engine_key
 
 logger = logging.getLogger("sessions_app.cache")
 
 PREFIX = "sessions_app:s:"  # snapshot by public id (TTL API)
-KEY_PREFIX = "sessions_app:k:"  # engine entry by key hash (HTTP sessions)
 TOMBSTONE = "sessions_app:invalidated"
 TOMBSTONE_TIMEOUT = 1  # seconds: covers a reader between its database read and its add
-REVOKED = "sessions_app:revoked"  # the entry of a key that must never be served again
-REVOCATION_MARGIN = 60  # seconds a revocation outlives the longest entry
 
 
 def get_cache() -> BaseCache | None:
@@ -48,11 +35,7 @@ def snapshot_key(session_id: Any) -> str:
     return f"{PREFIX}{session_id}"
 
 
-def engine_key(key_hash: str) -> str:
-    return f"{KEY_PREFIX}{key_hash}"
-
-
-def _guarded(operation: str, call: Any, *args: Any) -> Any:
+def _guarded(operation: str, call: str, *args: Any) -> Any:
     cache = get_cache()
     if cache is None:
         return None
@@ -82,225 +65,19 @@ def cache_add(key: str, value: Any, timeout: float | None = None) -> None:
     _guarded("write", "add", key, value, max(1, int(timeout)))
 
 
-def _tombstone(keys: list[str]) -> None:
+def tombstone(keys: list[str]) -> None:
+    """Replace these entries with a tombstone (see the module's docstring)."""
     if keys:
         _guarded("invalidation", "set_many", dict.fromkeys(keys, TOMBSTONE), TOMBSTONE_TIMEOUT)
 
 
 def invalidate(*sessions: Any) -> None:
     """Forget every cached view of these sessions (objects with ``pk`` and ``key_hash``)."""
-    _tombstone(
+    tombstone(
         [snapshot_key(s.pk) for s in sessions]
         + [engine_key(s.key_hash) for s in sessions if s.key_hash]
     )
 
 
 def invalidate_snapshot(session_id: Any) -> None:
-    _tombstone([snapshot_key(session_id)])
-
-
-def invalidate_engine_entry(key_hash: str) -> None:
-    _tombstone([engine_key(key_hash)])
-
-
-# Revocations that could not be written (cache unreachable), retried by this process.
-_pending_revocations: deque[str] = deque(maxlen=10_000)
-
-
-class _EngineRedis(NamedTuple):
-    """django-redis's clients of the engine's cache, and how that cache codes keys and values.
-
-    The engine's two hot calls use them directly: the same keys and values as the
-    cache API, without its per-call overhead (``caches[]`` is a context-local
-    lookup, and the API decodes every value with a failed ``int()`` first).
-    Built once per cache alias; ``forget_engine_redis`` (on a change of
-    ``CACHES`` or ``SESSIONS_APP``) drops it. django-redis's clients are thread-safe and share
-    one connection pool per server, so one copy serves every thread.
-    """
-
-    client: Any  # django-redis's client
-    # With one server and redis-py's own classes: its pool, from which each thread keeps
-    # one connection (see _thread_redis); else None, and django-redis picks the client.
-    pool: Any
-    key_prefix: str  # the raw key of an entry is key_prefix + key_hash
-    revoked: bytes  # REVOKED and TOMBSTONE as stored
-    tombstone: bytes
-    loads: Callable[[bytes], Any]
-    dumps: Callable[[Any], bytes]
-
-
-_NOT_REDIS = "not django-redis"
-_engine_redis: dict[str, _EngineRedis | str] = {}
-
-
-def _build_engine_redis(cache: BaseCache) -> _EngineRedis | str:
-    client = getattr(cache, "client", None)
-    if not type(cache).__module__.startswith("django_redis") or client is None:
-        return _NOT_REDIS
-    write = client.get_client(write=True)
-    plain_redis = type(write) is redis.Redis and type(write.connection_pool) is redis.ConnectionPool
-    single = len(getattr(client, "_server", ())) == 1 and plain_redis
-    if cache.key_func is default_key_func:
-        key_prefix = f"{cache.key_prefix}:{cache.version}:{KEY_PREFIX}"
-    else:
-        key_prefix = ""
-    plain = isinstance(getattr(client, "_serializer", None), PickleSerializer) and isinstance(
-        getattr(client, "_compressor", None), IdentityCompressor
-    )
-    return _EngineRedis(
-        client=client,
-        pool=write.connection_pool if single else None,
-        key_prefix=key_prefix,
-        revoked=client.encode(REVOKED),
-        tombstone=client.encode(TOMBSTONE),
-        loads=pickle.loads if plain else client.decode,
-        dumps=client._serializer.dumps if plain else client.encode,
-    )
-
-
-def _engine_cache() -> tuple[BaseCache | None, _EngineRedis | None]:
-    """The engine's cache and, for django-redis, its clients (then the cache is not looked up)."""
-    alias = app_settings.frozen()["CACHE_ALIAS"]
-    if alias is None:
-        return None, None
-    handle = _engine_redis.get(alias)
-    if isinstance(handle, _EngineRedis):
-        return None, handle
-    cache = caches[alias]
-    if handle is None:
-        handle = _engine_redis[alias] = _build_engine_redis(cache)
-    return cache, handle if isinstance(handle, _EngineRedis) else None
-
-
-def _raw_key(handle: _EngineRedis, key_hash: str) -> str:
-    if handle.key_prefix:
-        return handle.key_prefix + key_hash
-    return handle.client.make_key(engine_key(key_hash))
-
-
-_thread = threading.local()
-
-
-def _thread_redis(handle: _EngineRedis, *, write: bool) -> Any:
-    """This thread's client of the engine's Redis, holding one connection of the pool.
-
-    A pooled call checks a connection out and back in (with a liveness poll and
-    bookkeeping): as much Python as the rest of a warm load. The connection goes
-    back to the pool when the thread ends or the configuration changes; a forked
-    child makes its own.
-    """
-    if handle.pool is None:
-        return handle.client.get_client(write=write)
-    held, pid = getattr(_thread, "held", None), os.getpid()
-    if held is None or held[0] is not handle or held[1] != pid:
-        _thread.held = None  # releases the previous connection first
-        client = redis.Redis(connection_pool=handle.pool, single_connection_client=True)
-        held = _thread.held = (handle, pid, client)
-    return held[2]
-
-
-def _drop_thread_redis() -> None:
-    """Disconnect this thread's connection after a failed or interrupted call: a reply
-    left unread must never answer the next command."""
-    held = _thread.__dict__.pop("held", None)
-    if held is not None and held[2].connection is not None:
-        held[2].connection.disconnect()
-
-
-def forget_engine_redis() -> None:
-    """Drop the engine's clients (``CACHES`` or ``SESSIONS_APP`` changed)."""
-    _engine_redis.clear()
-
-
-def get_engine_entry(key_hash: str) -> Any:
-    """The engine's cached entry of a key hash, ``REVOKED``, or ``None`` (one GET)."""
-    if _pending_revocations and not _retry_revocations():
-        return None  # still unreachable: a revoked key must not be served, ask the database
-    try:
-        cache, handle = _engine_cache()
-        if handle is not None:
-            raw = _thread_redis(handle, write=False).get(_raw_key(handle, key_hash))
-            if raw is None or raw == handle.tombstone:
-                return None
-            return REVOKED if raw == handle.revoked else handle.loads(raw)
-        if cache is None:
-            return None
-        value = cache.get(engine_key(key_hash))
-    except Exception as exc:
-        _drop_thread_redis()
-        logger.warning("Session cache read failed, the database answers instead: %s", exc)
-        return None
-    except BaseException:
-        _drop_thread_redis()
-        raise
-    return None if value == TOMBSTONE else value
-
-
-def write_engine_entry(key_hash: str, entry: Any, timeout: float) -> None:
-    """Write an entry through, never replacing a revocation.
-
-    With django-redis the write is ``SET … GET``, which returns what it
-    replaced in the same round trip; if that was a revocation (a logout that
-    landed between our database write and this one), it is put back at once.
-    Other caches check first, which leaves a narrow window.
-    """
-    timeout = max(1, int(timeout))
-    try:
-        cache, handle = _engine_cache()
-        if handle is not None:
-            connection, raw_key = _thread_redis(handle, write=True), _raw_key(handle, key_hash)
-            old = connection.set(raw_key, handle.dumps(entry), ex=timeout, get=True)
-            if old == handle.revoked:
-                connection.set(raw_key, handle.revoked, ex=_revocation_timeout())
-        elif cache is not None and cache.get(engine_key(key_hash)) != REVOKED:
-            cache.set(engine_key(key_hash), entry, timeout)
-    except Exception as exc:
-        _drop_thread_redis()
-        logger.warning("Session cache write failed: %s", exc)
-    except BaseException:
-        _drop_thread_redis()
-        raise
-
-
-def revoke(*key_hashes: str) -> None:
-    """Never serve these keys from the cache again (deleted sessions, rotated keys).
-
-    The entry becomes ``REVOKED`` for longer than any entry lives: readers fill
-    the cache only with ``add``, which cannot replace it; the engine's writes
-    put it back (see ``write_engine_entry``); a tombstone may replace it, which
-    only sends readers to the database, where the row is gone.
-    """
-    keys = [engine_key(h) for h in key_hashes if h]
-    if keys and not _write_revocations(keys):
-        _pending_revocations.extend(keys)
-
-
-def revoke_on_commit(*key_hashes: str) -> None:
-    """Revoke once the deletion commits (at once outside a transaction): a rollback
-    must not end a session that still exists."""
-    transaction.on_commit(lambda: revoke(*key_hashes))
-
-
-def _revocation_timeout() -> int:
-    return app_settings.CACHE_TIMEOUT + REVOCATION_MARGIN
-
-
-def _write_revocations(keys: list[str]) -> bool:
-    cache = get_cache()
-    if cache is None:
-        return True
-    try:
-        cache.set_many(dict.fromkeys(keys, REVOKED), _revocation_timeout())
-    except Exception as exc:
-        logger.warning("Session cache revocation failed, retried later: %s", exc)
-        return False
-    return True
-
-
-def _retry_revocations() -> bool:
-    keys = list(_pending_revocations)
-    _pending_revocations.clear()
-    if _write_revocations(keys):
-        return True
-    _pending_revocations.extend(keys)
-    return False
+    tombstone([snapshot_key(session_id)])

@@ -1,4 +1,8 @@
-"""System checks for ``SESSIONS_APP`` misconfiguration (ids ``sessions_app.E0xx``)."""
+"""System checks for ``SESSIONS_APP`` misconfiguration.
+
+Each id names one error and is listed in docs/architecture.md ("System checks");
+ids are never reused, so a project's ``SILENCED_SYSTEM_CHECKS`` keeps its meaning.
+"""
 
 from __future__ import annotations
 
@@ -59,7 +63,7 @@ def _check_shapes() -> list[CheckMessage]:
             )
     if isinstance(app_settings.PROVIDERS, dict):
         errors += [
-            Error(f"PROVIDERS[{name!r}] must be a dict of options.", id="sessions_app.E012")
+            Error(f"PROVIDERS[{name!r}] must be a dict of options.", id="sessions_app.E019")
             for name, options in app_settings.PROVIDERS.items()
             if not isinstance(options, dict)
         ]
@@ -145,7 +149,7 @@ def _check_hooks() -> list[CheckMessage]:
             )
         if not isinstance(hooks, list | tuple):
             errors.append(
-                Error(f"HOOKS[{event!r}] must be a list of dotted paths.", id="sessions_app.E009")
+                Error(f"HOOKS[{event!r}] must be a list of dotted paths.", id="sessions_app.E018")
             )
             continue
         errors += [
@@ -171,7 +175,7 @@ def _is_rate(rate: Any) -> bool:
 def _check_values() -> list[CheckMessage]:
     from sessions_app.services.sandboxes import clean_sandbox_id
 
-    errors = [
+    errors: list[CheckMessage] = [
         Error(f"SESSIONS_APP[{name!r}] must be an integer ≥ {minimum}.", id="sessions_app.E010")
         for name, minimum in INTEGERS.items()
         if not _is_int_at_least(getattr(app_settings, name), minimum)

@@ -1,15 +1,18 @@
 """The one place that reads ``settings.SESSIONS_APP``.
 
-Properties are not cached, so ``override_settings`` works in tests; ``frozen()``
-(for per-request paths) is cached until Django reports a change of the setting.
+Every setting is a typed attribute of ``app_settings``. They read one copy of the
+settings, taken on first access and dropped when Django reports a change of
+``SESSIONS_APP``, so ``override_settings`` and pytest-django's ``settings`` apply at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
+
+T = TypeVar("T")
 
 BUILTIN_PROVIDER_BACKENDS = {
     "mock": "sessions_app.providers.mock.MockProvider",
@@ -46,142 +49,80 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+class Setting(Generic[T]):
+    """One setting of ``app_settings``: ``SESSIONS_APP[name]``, or its default, typed ``T``."""
+
+    def __init__(self, doc: str | None = None) -> None:
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+
+    @overload
+    def __get__(self, instance: AppSettings, owner: type) -> T: ...
+
+    def __get__(self, instance: AppSettings | None, owner: type) -> Setting[T] | T:
+        if instance is None:
+            return self
+        value: T = instance._values[self.name]
+        return value
+
+
 class AppSettings:
-    """Typed access to ``settings.SESSIONS_APP`` with defaults."""
+    """Typed access to ``settings.SESSIONS_APP`` with defaults: one attribute per setting."""
 
-    _frozen: Mapping[str, Any] | None = None
+    DEFAULT_SANDBOX = Setting[str]()
+    DEFAULT_TTL = Setting[int | None]("Seconds a new session lives; ``None`` means no expiry.")
+    CACHE_ALIAS = Setting[str | None]()
+    CACHE_TIMEOUT = Setting[int]()
+    HEADER_NAME = Setting[str]("The request and response header that carries the session key.")
+    TOUCH_INTERVAL = Setting[int]()
+    IDLE_TIMEOUT = Setting[int | None](
+        "Seconds without activity after which an HTTP session ends; ``None``: no idle limit."
+    )
+    ABSOLUTE_TIMEOUT = Setting[int | None](
+        "Seconds after creation after which an HTTP session ends, however active."
+    )
+    TRUSTED_PROXY_HEADER = Setting[str | None](
+        "``request.META`` key set by a trusted proxy (e.g. ``HTTP_X_FORWARDED_FOR``)."
+    )
+    PROVIDERS = Setting[dict[str, dict[str, Any]]]()
+    DEFAULT_PROVIDER = Setting[str]()
+    MAX_MESSAGE_CHARS = Setting[int]()
+    HISTORY_LIMIT = Setting[int]()
+    ALLOW_ANONYMOUS_SESSIONS = Setting[bool]()
+    ALLOW_DEFAULT_SANDBOX = Setting[bool]()
+    IDLE_AFTER = Setting[int]()
+    ARCHIVE_AFTER = Setting[int]()
+    DELETE_AFTER = Setting[int]()
+    PURGE_AFTER = Setting[int]()
+    CLEANUP_BATCH_SIZE = Setting[int]()
+    MIDDLEWARE = Setting[list[Any]]()
+    HOOKS = Setting[dict[str, list[Any]]]()
+    API_PAGE_SIZE = Setting[int]()
+    API_MAX_PAGE_SIZE = Setting[int]()
+    THROTTLE_RATES = Setting[dict[str, str | None]](
+        'DRF rates (``"120/min"``) per scope: ``user``, ``anon``, ``session``; None: no limit.'
+    )
+    IDEMPOTENCY_WINDOW = Setting[int]("Seconds an ``Idempotency-Key`` replays its first response.")
 
-    def frozen(self) -> Mapping[str, Any]:
-        """Every setting, defaults included, read once until ``SESSIONS_APP`` changes.
-
-        ``receivers.py`` drops the copy on ``setting_changed`` (sent by
-        ``override_settings`` and pytest-django's ``settings``).
-        """
-        frozen = self._frozen
-        if frozen is None:
-            frozen = self._frozen = {**DEFAULTS, **getattr(settings, "SESSIONS_APP", {})}
-        return frozen
+    @cached_property
+    def _values(self) -> dict[str, Any]:
+        # Read once, so that reading a setting costs two lookups (per-request paths read
+        # several); forget() drops the copy.
+        values = {**DEFAULTS, **getattr(settings, "SESSIONS_APP", {})}
+        rates = values["THROTTLE_RATES"]
+        if isinstance(rates, dict):  # a wrong type is left for the system check to report
+            values["THROTTLE_RATES"] = {**DEFAULTS["THROTTLE_RATES"], **rates}
+        return values
 
     def forget(self) -> None:
-        self._frozen = None
-
-    def _get(self, name: str) -> Any:
-        return getattr(settings, "SESSIONS_APP", {}).get(name, DEFAULTS[name])
-
-    def get_many(self, *names: str) -> list[Any]:
-        """Several settings with one read of ``settings`` (for per-request paths)."""
-        configured = getattr(settings, "SESSIONS_APP", {})
-        return [configured.get(name, DEFAULTS[name]) for name in names]
-
-    @property
-    def DEFAULT_SANDBOX(self) -> str:
-        return self._get("DEFAULT_SANDBOX")
-
-    @property
-    def DEFAULT_TTL(self) -> int | None:
-        """Seconds a new session lives; ``None`` means no expiry."""
-        return self._get("DEFAULT_TTL")
-
-    @property
-    def CACHE_ALIAS(self) -> str | None:
-        return self._get("CACHE_ALIAS")
-
-    @property
-    def CACHE_TIMEOUT(self) -> int:
-        return self._get("CACHE_TIMEOUT")
-
-    @property
-    def HEADER_NAME(self) -> str:
-        return self._get("HEADER_NAME")
-
-    @property
-    def TOUCH_INTERVAL(self) -> int:
-        return self._get("TOUCH_INTERVAL")
-
-    @property
-    def IDLE_TIMEOUT(self) -> int | None:
-        """Seconds without activity after which an HTTP session ends; ``None``: no idle limit."""
-        return self._get("IDLE_TIMEOUT")
-
-    @property
-    def ABSOLUTE_TIMEOUT(self) -> int | None:
-        """Seconds after creation after which an HTTP session ends, however active."""
-        return self._get("ABSOLUTE_TIMEOUT")
-
-    @property
-    def TRUSTED_PROXY_HEADER(self) -> str | None:
-        """``request.META`` key set by a trusted proxy (e.g. ``HTTP_X_FORWARDED_FOR``)."""
-        return self._get("TRUSTED_PROXY_HEADER")
-
-    @property
-    def PROVIDERS(self) -> dict[str, dict[str, Any]]:
-        return self._get("PROVIDERS")
-
-    @property
-    def DEFAULT_PROVIDER(self) -> str:
-        return self._get("DEFAULT_PROVIDER")
-
-    @property
-    def MAX_MESSAGE_CHARS(self) -> int:
-        return self._get("MAX_MESSAGE_CHARS")
-
-    @property
-    def HISTORY_LIMIT(self) -> int:
-        return self._get("HISTORY_LIMIT")
-
-    @property
-    def ALLOW_ANONYMOUS_SESSIONS(self) -> bool:
-        return self._get("ALLOW_ANONYMOUS_SESSIONS")
-
-    @property
-    def ALLOW_DEFAULT_SANDBOX(self) -> bool:
-        return self._get("ALLOW_DEFAULT_SANDBOX")
-
-    @property
-    def IDLE_AFTER(self) -> int:
-        return self._get("IDLE_AFTER")
-
-    @property
-    def ARCHIVE_AFTER(self) -> int:
-        return self._get("ARCHIVE_AFTER")
-
-    @property
-    def DELETE_AFTER(self) -> int:
-        return self._get("DELETE_AFTER")
-
-    @property
-    def PURGE_AFTER(self) -> int:
-        return self._get("PURGE_AFTER")
-
-    @property
-    def CLEANUP_BATCH_SIZE(self) -> int:
-        return self._get("CLEANUP_BATCH_SIZE")
-
-    @property
-    def MIDDLEWARE(self) -> list[Any]:
-        return self._get("MIDDLEWARE")
-
-    @property
-    def HOOKS(self) -> dict[str, list[Any]]:
-        return self._get("HOOKS")
-
-    @property
-    def API_PAGE_SIZE(self) -> int:
-        return self._get("API_PAGE_SIZE")
-
-    @property
-    def API_MAX_PAGE_SIZE(self) -> int:
-        return self._get("API_MAX_PAGE_SIZE")
-
-    @property
-    def THROTTLE_RATES(self) -> dict[str, str | None]:
-        """DRF rates (``"120/min"``) per scope: ``user``, ``anon``, ``session``; None: no limit."""
-        return {**DEFAULTS["THROTTLE_RATES"], **self._get("THROTTLE_RATES")}
-
-    @property
-    def IDEMPOTENCY_WINDOW(self) -> int:
-        """Seconds an ``Idempotency-Key`` replays its first response."""
-        return self._get("IDEMPOTENCY_WINDOW")
+        """Read ``settings.SESSIONS_APP`` again on next access (``receivers.py`` calls this
+        on ``setting_changed``, sent by ``override_settings`` and pytest-django's ``settings``)."""
+        self.__dict__.pop("_values", None)
 
     def provider_backend(self, name: str) -> str | None:
         options = self.PROVIDERS.get(name)

@@ -1,32 +1,65 @@
-"""``ConversationSession``: the handle a manager returns for one session."""
+"""``ConversationSession``: the handle on one session and the pipeline it runs through."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from asgiref.sync import sync_to_async
+from typing import Any, Generic, NoReturn, TypeVar, cast
 
 from sessions_app.models import Message, MessageRole, Session
-from sessions_app.providers import TextDelta
-from sessions_app.services import analytics, context, export, messages, sessions, ttl
+from sessions_app.pipeline import Pipeline
+from sessions_app.services import (
+    analytics,
+    context,
+    export,
+    history,
+    messages,
+    sessions,
+    ttl,
+    turns,
+)
 from sessions_app.services.context import ContextSnapshot
 from sessions_app.services.selectors import get_session_or_raise, parse_session_id
 from sessions_app.session_config import SessionConfig
 from sessions_app.utils.asyncutils import async_twin
 
-if TYPE_CHECKING:
-    from sessions_app.manager import SessionManager
+T = TypeVar("T")
+
+
+class _RecordField(Generic[T]):
+    """A read-only attribute of the handle: the session row's field of the same name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, handle: ConversationSession, owner: type | None = None) -> T:
+        return cast(T, getattr(handle.record, self.name))
+
+    def __set__(self, handle: ConversationSession, value: object) -> NoReturn:
+        raise AttributeError(f"{self.name} is read-only")
 
 
 class ConversationSession:
-    """One session of a manager's sandbox; reads reflect the last ``refresh()``."""
+    """One session, and the pipeline its messages and hooks run through.
 
-    def __init__(self, manager: SessionManager, session: Session, session_key: str | None = None):
-        self.manager = manager
+    Reads reflect the last ``refresh()``.
+    """
+
+    status = _RecordField[str]()
+    provider = _RecordField[str]()
+    model = _RecordField[str]()
+    name = _RecordField[str]()
+    description = _RecordField[str]()
+    tags = _RecordField[list[str]]()
+    created_at = _RecordField[datetime]()
+    last_activity = _RecordField[datetime]()
+    ip_address = _RecordField[str | None]()
+    user_agent = _RecordField[str]()
+    expires_at = _RecordField[datetime | None]()
+    metadata = _RecordField[dict[str, Any]]()
+
+    def __init__(self, session: Session, pipeline: Pipeline, session_key: str | None = None):
         self.record = session
+        self.pipeline = pipeline
         # The secret key is only known right after creation; it is never stored.
         self.session_key = session_key
 
@@ -38,127 +71,49 @@ class ConversationSession:
         return str(self.record.pk)
 
     @property
-    def status(self) -> str:
-        return self.record.status
-
-    @property
-    def provider(self) -> str:
-        return self.record.provider
-
-    @property
-    def model(self) -> str:
-        return self.record.model
-
-    @property
     def user_id(self) -> str | None:
         return self.record.external_user_id or None
 
     @property
     def sandbox_id(self) -> str:
-        return self.manager.sandbox_id
-
-    @property
-    def name(self) -> str:
-        return self.record.name
-
-    @property
-    def description(self) -> str:
-        return self.record.description
-
-    @property
-    def tags(self) -> list[str]:
-        return self.record.tags
-
-    @property
-    def created_at(self) -> datetime:
-        return self.record.created_at
-
-    @property
-    def last_activity(self) -> datetime:
-        return self.record.last_activity
-
-    @property
-    def ip_address(self) -> str | None:
-        return self.record.ip_address
-
-    @property
-    def user_agent(self) -> str:
-        return self.record.user_agent
-
-    @property
-    def expires_at(self) -> datetime | None:
-        return self.record.expires_at
+        return self.record.sandbox.slug
 
     @property
     def config(self) -> SessionConfig:
         return sessions.session_config(self.record)
 
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return self.record.metadata
-
     def refresh(self) -> ConversationSession:
         """Re-read the session; raises ``SessionNotFoundError`` once it is gone."""
-        self.record = get_session_or_raise(self.manager.sandbox, self.record.pk)
+        sandbox = self.record.sandbox
+        self.record = get_session_or_raise(sandbox, self.record.pk)
+        self.record.sandbox = sandbox  # the same row: reading its slug costs no query
         return self
 
     def send_message(
         self, content: str, role: str = MessageRole.USER, metadata: dict[str, Any] | None = None
     ) -> Message:
         """Store a message; for a user message, return the provider's stored reply."""
-        pipeline = self.manager.pipeline
-        if role != MessageRole.USER:
-            return messages.accept_message(
-                self.record, pipeline, content=content, role=role, metadata=metadata
-            )
-        turn = messages.start_turn(self.record, pipeline, content=content, metadata=metadata)
-        return messages.complete_turn(turn)
+        sent = turns.send(self.record, self.pipeline, content=content, role=role, metadata=metadata)
+        return sent.answer
 
     async def asend_message(
         self, content: str, role: str = MessageRole.USER, metadata: dict[str, Any] | None = None
     ) -> Message:
-        pipeline = self.manager.pipeline
-        if role != MessageRole.USER:
-            return await sync_to_async(messages.accept_message)(
-                self.record, pipeline, content=content, role=role, metadata=metadata
-            )
-        turn = await sync_to_async(messages.start_turn)(
-            self.record, pipeline, content=content, metadata=metadata
+        sent = await turns.asend(
+            self.record, self.pipeline, content=content, role=role, metadata=metadata
         )
-        return await messages.acomplete_turn(turn)
+        return sent.answer
 
     def stream_message(
         self, content: str, metadata: dict[str, Any] | None = None
-    ) -> Iterator[Message | TextDelta]:
+    ) -> turns.TurnStream:
         """Yield the stored user message, the reply's ``TextDelta``s, then the stored reply."""
-        turn = messages.start_turn(
-            self.record, self.manager.pipeline, content=content, metadata=metadata
-        )
-        try:
-            yield turn.message
-        except GeneratorExit:
-            messages.abandon_turn(turn)  # closed before the reply began: free its slot
-            raise
-        yield from messages.stream_turn(turn)
+        return turns.stream(self.record, self.pipeline, content=content, metadata=metadata)
 
-    async def astream_message(
+    def astream_message(
         self, content: str, metadata: dict[str, Any] | None = None
-    ) -> AsyncIterator[Message | TextDelta]:
-        turn = await sync_to_async(messages.start_turn)(
-            self.record, self.manager.pipeline, content=content, metadata=metadata
-        )
-        try:
-            yield turn.message
-        except (GeneratorExit, asyncio.CancelledError):
-            await sync_to_async(messages.abandon_turn)(turn)
-            raise
-        stream = messages.astream_turn(turn)
-        try:
-            async for event in stream:
-                yield event
-        finally:
-            # Close the inner stream now, so an early exit stores the partial reply.
-            await stream.aclose()
+    ) -> turns.AsyncTurnStream:
+        return turns.astream(self.record, self.pipeline, content=content, metadata=metadata)
 
     def send_system_message(self, content: str, metadata: dict[str, Any] | None = None) -> Message:
         return self.send_message(content, role=MessageRole.SYSTEM, metadata=metadata)
@@ -167,10 +122,11 @@ class ConversationSession:
         self, limit: int | None = None, role: str | None = None, since: datetime | None = None
     ) -> list[Message]:
         """Messages in ascending order; ``limit`` keeps the most recent ones."""
-        return list(messages.message_history(self.record, limit=limit, role=role, since=since))
+        return list(history.message_history(self.record, limit=limit, role=role, since=since))
 
     def get_message(self, message_id: Any) -> Message | None:
-        return messages.message_history(self.record).filter(pk=parse_session_id(message_id)).first()
+        pk = parse_session_id(message_id)
+        return None if pk is None else history.message_history(self.record).filter(pk=pk).first()
 
     def clear_messages(self) -> int:
         return messages.clear_messages(self.record)
@@ -179,7 +135,7 @@ class ConversationSession:
         self, updates: dict[str, Any], expected_version: int | None = None
     ) -> ContextSnapshot:
         return context.update_context(
-            self.record, updates, pipeline=self.manager.pipeline, expected_version=expected_version
+            self.record, updates, pipeline=self.pipeline, expected_version=expected_version
         )
 
     def set_context_value(self, path: str, value: Any) -> ContextSnapshot:
@@ -197,14 +153,15 @@ class ConversationSession:
         return sessions.update_config(self.record, changes)
 
     def update_metadata(self, changes: dict[str, Any], merge: bool = True) -> dict[str, Any]:
-        return ttl.update_metadata(self.record, changes, merge=merge).metadata
+        ttl.update_metadata(self.record, changes, merge=merge)  # updates the record in place
+        return self.metadata
 
     def archive(self) -> ConversationSession:
-        sessions.archive_session(self.record, pipeline=self.manager.pipeline)
+        sessions.archive_session(self.record, pipeline=self.pipeline)
         return self
 
     def delete(self) -> None:
-        sessions.delete_session(self.record, pipeline=self.manager.pipeline)
+        sessions.delete_session(self.record, pipeline=self.pipeline)
 
     def export_conversation(self) -> dict[str, Any]:
         self.refresh()

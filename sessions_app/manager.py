@@ -67,7 +67,9 @@ class SessionManager:
         return self._sandbox
 
     def _handle(self, session: Session, key: str | None = None) -> ConversationSession:
-        return ConversationSession(self, session, key)
+        if self._sandbox is not None:
+            session.sandbox = self._sandbox  # the same row: the handle reads its slug for free
+        return ConversationSession(session, self.pipeline, key)
 
     def _handles(self, found: QuerySet[Session], limit: Any) -> list[ConversationSession]:
         limit = validation.limit(limit)

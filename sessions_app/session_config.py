@@ -6,10 +6,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sessions_app.exceptions import ConfigurationError, ValidationError
+from sessions_app.limits import MAX_NAME, MAX_TAG_LENGTH, MAX_TAGS
 from sessions_app.validation import json_object
 
-MAX_TAGS = 50
-MAX_TAG_LENGTH = 64
 # These are columns of Session (max_messages so appends can check it in SQL);
 # the rest lives in Session.config.
 COLUMN_FIELDS = ("name", "description", "tags", "max_messages")
@@ -50,8 +49,8 @@ class SessionConfig:
         self.validate()
 
     def validate(self) -> None:
-        if not isinstance(self.name, str) or len(self.name) > 200 or "\x00" in self.name:
-            raise ConfigurationError("name must be a string of at most 200 characters.")
+        if not isinstance(self.name, str) or len(self.name) > MAX_NAME or "\x00" in self.name:
+            raise ConfigurationError(f"name must be a string of at most {MAX_NAME} characters.")
         if not isinstance(self.description, str) or "\x00" in self.description:
             raise ConfigurationError("description must be a string.")
         self.tags = clean_tags(self.tags)

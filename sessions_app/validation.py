@@ -5,21 +5,28 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from sessions_app.exceptions import ValidationError
 
-MAX_SECONDS = 100 * 365 * 24 * 3600  # a century: anything longer is a mistake
-MAX_EXTERNAL_ID = 255
+if TYPE_CHECKING:
+    # django-stubs resolves AUTH_USER_MODEL to this name.
+    from django.contrib.auth.models import User
+from sessions_app.limits import MAX_EXTERNAL_USER_ID, MAX_TTL_SECONDS
 
 
 def positive_number(
-    value: Any, name: str, *, maximum: float = MAX_SECONDS, allow_zero: bool = False, **error: Any
+    value: Any,
+    name: str,
+    *,
+    maximum: float = MAX_TTL_SECONDS,
+    allow_zero: bool = False,
+    **error: Any,
 ) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValidationError(f"{name} must be a finite number.", **error)
@@ -36,7 +43,7 @@ def limit(value: Any) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError("limit must be a non-negative integer or None.")
-    return value
+    return int(value)
 
 
 def text(value: Any, name: str, **error: Any) -> str:
@@ -57,21 +64,22 @@ def json_object(value: Any, name: str, **error: Any) -> dict[str, Any]:
         raise ValidationError(f"{name} is not JSON-serialisable: {exc}", **error) from None
     if "\\u0000" in encoded:
         raise ValidationError(f"{name} must not contain NUL characters.", **error)
-    return json.loads(encoded)
+    stored: dict[str, Any] = json.loads(encoded)
+    return stored
 
 
 def external_user_id(value: Any) -> str:
     """An application's own user id: a string (or an int, stored as its string)."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValidationError("user_id must be a string.")
-    value = text(str(value), "user_id")
-    if len(value) > MAX_EXTERNAL_ID:
-        raise ValidationError(f"user_id is longer than {MAX_EXTERNAL_ID} characters.")
-    return value
+    user_id = text(str(value), "user_id")
+    if len(user_id) > MAX_EXTERNAL_USER_ID:
+        raise ValidationError(f"user_id is longer than {MAX_EXTERNAL_USER_ID} characters.")
+    return user_id
 
 
-def django_user(value: Any) -> Model | None:
-    if value is not None and not (isinstance(value, Model) and value.pk is not None):
+def django_user(value: Any) -> User | None:
+    if value is not None and not (isinstance(value, get_user_model()) and value.pk is not None):
         raise ValidationError("user must be a saved Django user or None.")
     return value
 

@@ -61,7 +61,7 @@ ROOMS = {
     "over the limit": (4, 5, 0),
 }
 
-# reserve → (role, change of pending_replies), as ``services/messages.py`` sends them.
+# reserve → (role, change of pending_replies), as the services (incoming, replies) send them.
 KINDS = {
     None: (MessageRole.ASSISTANT, -1),  # a reply completing an accepted turn
     1: (MessageRole.SYSTEM, 0),

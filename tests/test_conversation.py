@@ -326,10 +326,21 @@ def test_async_stream_stopped_early_stores_what_was_generated(conversation):
     assert (reply.status, reply.content) == ("incomplete", first.text)
 
 
-def test_package_exports_and_reference_message_fields(conversation):
-    from sessions_app import SessionConfig, SessionManager
+def test_a_handle_knows_its_sandbox_without_a_query(manager, conversation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    assert SessionManager is type(conversation.manager)
+    found = manager.get_session(conversation.session_id)
+    with CaptureQueriesContext(connection) as queries:
+        slugs = (conversation.sandbox_id, found.sandbox_id, found.refresh().sandbox_id)
+    assert slugs == ("tests", "tests", "tests")
+    assert len(queries) == 1  # the refresh's read of the session
+
+
+def test_package_exports_and_reference_message_fields(manager, conversation):
+    from sessions_app import ConversationSession, SessionConfig, SessionManager
+
+    assert SessionManager is type(manager) and ConversationSession is type(conversation)
     reply = conversation.send_message("hi")
     assert reply.message_id == str(reply.id) and reply.timestamp == reply.created_at
     assert reply.token_count == reply.input_tokens + reply.output_tokens
@@ -347,6 +358,19 @@ def test_a_stream_closed_right_after_the_user_message_frees_the_reply_slot(conve
     assert Session.objects.get(pk=conversation.session_id).pending_replies == 0
 
 
+def test_an_async_stream_closed_right_after_the_user_message_frees_the_reply_slot(conversation):
+    async def scenario():
+        stream = conversation.astream_message("hello")
+        user = await stream.__anext__()
+        await stream.aclose()
+        return user
+
+    user = async_to_sync(scenario)()
+    reply = Message.objects.get(session_id=conversation.session_id, role="assistant")
+    assert (user.role, reply.status, reply.content) == ("user", "incomplete", "")
+    assert Session.objects.get(pk=conversation.session_id).pending_replies == 0
+
+
 def test_a_reply_slot_left_pending_by_a_vanished_turn_is_freed_once_stale(manager):
     from datetime import timedelta
 
@@ -354,10 +378,10 @@ def test_a_reply_slot_left_pending_by_a_vanished_turn_is_freed_once_stale(manage
 
     from sessions_app.exceptions import MessageLimitError
     from sessions_app.models import Session
-    from sessions_app.services import messages
+    from sessions_app.services import messages, turns
 
     handle = manager.create_session(session_config={"max_messages": 3})
-    messages.start_turn(handle.record, manager.pipeline, content="never answered")
+    turns.start_turn(handle.record, manager.pipeline, content="never answered")
     with pytest.raises(MessageLimitError):  # 1 message + 1 pending reply + 2 needed > 3
         handle.send_message("hello")
     Session.objects.filter(pk=handle.session_id).update(

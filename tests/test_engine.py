@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sessions_app import cache
 from sessions_app.engine import SessionStore
+from sessions_app.http import entry_cache
 from sessions_app.models import Session
 from sessions_app.utils.keys import hash_key
 
@@ -27,7 +27,7 @@ def stored(key: str) -> Session | None:
 def backdate(key: str, **fields) -> None:
     """Change stored times as if time had passed (the cache entry goes too, as it would expire)."""
     Session.objects.filter(key_hash=hash_key(key)).update(**fields)
-    cache.invalidate_engine_entry(hash_key(key))
+    entry_cache.invalidate_engine_entry(hash_key(key))
 
 
 def new_session(**data) -> SessionStore:

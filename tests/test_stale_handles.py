@@ -74,12 +74,12 @@ def test_merges_start_from_the_stored_values(two_handles):
 
 
 def test_reply_is_kept_when_the_session_is_archived_mid_turn(manager):
-    from sessions_app.services import messages
+    from sessions_app.services import turns
 
     session = manager.create_session()
-    turn = messages.start_turn(session.record, manager.pipeline, content="slow question")
+    turn = turns.start_turn(session.record, manager.pipeline, content="slow question")
     manager.archive_session(session.session_id)
-    reply = messages.complete_turn(turn)
+    reply = turns.complete_turn(turn)
     row = Session.objects.get(pk=session.session_id)
     assert (row.status, row.message_count, row.provider_calls) == ("archived", 2, 1)
     assert row.output_tokens == reply.output_tokens > 0

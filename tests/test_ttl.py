@@ -6,12 +6,15 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from sessions_app.cache import snapshot_key
 from sessions_app.manager import SessionManager
 from sessions_app.models import Session
+from sessions_app.services.representations import session_representation
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +184,31 @@ def test_cleanups_fire_session_deleted(manager):
     assert deleted == [expired_id, idle_id]
     assert manager.purge_deleted_sessions(older_than_seconds=3600) == 0  # deleted just now
     assert manager.purge_deleted_sessions(older_than_seconds=0) == 1
+
+
+def test_info_is_read_from_the_session_document(manager):
+    session_id = manager.allocate_session(user_id="ann", custom_metadata={"a": 1})
+    session = Session.objects.select_related("sandbox").get(pk=session_id)
+    document = session_representation(session, session.tags)
+    info = manager.get_session_info(session_id)
+    assert (info["session_id"], info["sandbox_id"], info["user_id"]) == (
+        document["id"],
+        document["sandbox"],
+        document["user_id"],
+    )
+    assert (info["status"], info["custom_metadata"]) == (document["status"], document["metadata"])
+    assert info["created_at"] == session.created_at and info["expires_at"] == session.expires_at
+    assert info["last_accessed"] == session.last_activity
+
+
+def test_a_snapshot_cached_in_an_earlier_shape_is_read_again(manager, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "ttl": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ttl"},
+    }
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": "ttl"}
+    session_id = manager.allocate_session(user_id="ann")
+    earlier = {"id": session_id, "sandbox_id": 1, "status": "active", "metadata": {}}
+    caches["ttl"].set(snapshot_key(session_id), earlier)
+    assert manager.validate_session(session_id)
+    assert manager.get_session_info(session_id)["user_id"] == "ann"

@@ -7,9 +7,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from sessions_app.conf import app_settings
-from sessions_app.engine import VALID_KEY
 from sessions_app.exceptions import SessionNotFoundError
-from sessions_app.middleware import header_key
+from sessions_app.http.engine import VALID_KEY
+from sessions_app.http.middleware import header_key
 from sessions_app.models import Session
 from sessions_app.services.access import visible_session, visible_sessions
 from sessions_app.services.selectors import parse_session_id
@@ -17,7 +17,7 @@ from sessions_app.services.selectors import parse_session_id
 
 def session_key_of(request: Request) -> str | None:
     """The session key a client sent in the header, if it has the shape of one."""
-    key = header_key(request, app_settings.frozen()["HEADER_NAME"])
+    key = header_key(request)
     return key if VALID_KEY.fullmatch(key) else None
 
 

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from sessions_app.api.errors import exception_handler
-from sessions_app.api.serializers import ErrorOutput
+from sessions_app.api.outputs import ErrorOutput
 from sessions_app.api.throttles import AnonThrottle, SessionThrottle, UserThrottle
 
 ERROR_DESCRIPTIONS = {
@@ -27,6 +27,13 @@ ERROR_DESCRIPTIONS = {
     502: "The provider failed; the user's message is kept.",
     503: "A dependency is down.",
 }
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="A retried request with the same key returns the first response.",
+)
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:

@@ -6,8 +6,10 @@ import math
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from sessions_app.exceptions import (
@@ -65,6 +67,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if isinstance(exc, SessionStateError) and exc.error_code == "idempotency_key_in_use":
             response["Retry-After"] = "1"
         return response
+    if isinstance(exc, DjangoValidationError):  # e.g. query parameters a FilterSet refused
+        return Response(as_serializer_error(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"detail": "The request body is too large.", "code": "request_too_large"},

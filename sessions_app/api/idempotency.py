@@ -11,13 +11,19 @@ from rest_framework.response import Response
 
 from sessions_app.api.access import session_key_of
 from sessions_app.api.streaming import MEDIA_TYPE, Finish, stream_headers
+from sessions_app.conf import app_settings
+from sessions_app.http.request_info import client_ip
 from sessions_app.services import idempotency
 from sessions_app.services.idempotency import StoredResponse
 from sessions_app.utils.keys import hash_key
 
 HEADER = "Idempotency-Key"
-REPLAYED_HEADERS = ("X-Session-ID", "Location")
 Produce = Callable[[Finish | None], Any]
+
+
+def replayed_headers() -> tuple[str, ...]:
+    """What a replay repeats of the headers: the session key's (``HEADER_NAME``), ``Location``."""
+    return (app_settings.HEADER_NAME, "Location")
 
 
 def _caller(request: Request) -> str:
@@ -26,7 +32,7 @@ def _caller(request: Request) -> str:
     key = session_key_of(request)
     if key:
         return f"key:{hash_key(key)}"
-    return f"anon:{request.META.get('REMOTE_ADDR', '')}"
+    return f"anon:{client_ip(request) or ''}"
 
 
 def _kept(status: int) -> bool:
@@ -40,8 +46,9 @@ def _replay(stored: StoredResponse) -> Any:
         response: Any = stream_headers(HttpResponse(stored.body, content_type=MEDIA_TYPE))
     else:
         response = Response(stored.body, status=stored.status)
+    replayed = replayed_headers()
     for name, value in stored.headers.items():
-        if name in REPLAYED_HEADERS:
+        if name in replayed:
             response[name] = value
     response["Idempotent-Replayed"] = "true"
     return response
@@ -79,6 +86,6 @@ def respond_once(view: Any, request: Request, produce: Produce, *, streaming: bo
     if not _kept(response.status_code):
         claimed.release()
     else:
-        headers = {name: response[name] for name in REPLAYED_HEADERS if name in response}
+        headers = {name: response[name] for name in replayed_headers() if name in response}
         claimed.store(StoredResponse(response.status_code, response.data, headers))
     return response

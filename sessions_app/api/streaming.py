@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from rest_framework.renderers import BaseRenderer
 
 from sessions_app.api.errors import error_body
-from sessions_app.api.serializers import message_data
 from sessions_app.exceptions import SessionError
-from sessions_app.models import Message
 from sessions_app.providers import TextDelta
-from sessions_app.services.messages import Turn, abandon_turn, astream_turn, stream_turn
+from sessions_app.services.replies import Turn
+from sessions_app.services.representations import message_representation
+from sessions_app.services.turns import TurnEvent, astream_turn, stream_turn
 
 MEDIA_TYPE = "text/event-stream"
 Finish = Callable[[str], None]  # receives the whole transcript once the stream ends
+R = TypeVar("R", bound=HttpResponseBase)
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -44,56 +46,53 @@ def frame(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, cls=DjangoJSONEncoder)}\n\n"
 
 
-def _frame_of(item: TextDelta | Message) -> str:
-    if isinstance(item, TextDelta):
-        return frame("delta", {"text": item.text})
-    return frame("done", message_data(item))
+class _Transcript:
+    """The frames of one turn's stream, kept whole for ``on_finish`` (an idempotent replay)."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self.frames: list[str] = []
+
+    def add(self, event: TurnEvent | SessionError) -> str:
+        self.frames.append(self._frame_of(event))
+        return self.frames[-1]
+
+    def text(self) -> str:
+        return "".join(self.frames)
+
+    def _frame_of(self, event: TurnEvent | SessionError) -> str:
+        if isinstance(event, SessionError):
+            return frame("error", error_body(event))
+        if isinstance(event, TextDelta):
+            return frame("delta", {"text": event.text})
+        kind = "message" if event is self.turn.message else "done"
+        return frame(kind, message_representation(event))
 
 
 def _frames(turn: Turn, on_finish: Finish | None) -> Iterator[str]:
-    transcript: list[str] = []
-    events: Iterator[TextDelta | Message] | None = None
+    transcript, events = _Transcript(turn), stream_turn(turn)
     try:
-        transcript.append(frame("message", message_data(turn.message)))
-        yield transcript[-1]
-        events = stream_turn(turn)
-        for item in events:
-            transcript.append(_frame_of(item))
-            yield transcript[-1]
+        for event in events:
+            yield transcript.add(event)
     except SessionError as exc:
-        transcript.append(frame("error", error_body(exc)))
-        yield transcript[-1]
+        yield transcript.add(exc)
     finally:
-        # A client that went away: the turn stores the partial reply. Closing a
-        # generator that never ran runs none of its code, hence the abandon.
-        if events is None:
-            abandon_turn(turn)
-        else:
-            events.close()
+        events.close()  # a client that went away: the turn stores what was generated
         if on_finish is not None:
-            on_finish("".join(transcript))
+            on_finish(transcript.text())
 
 
 async def _aframes(turn: Turn, on_finish: Finish | None) -> AsyncIterator[str]:
-    transcript: list[str] = []
-    events: AsyncIterator[TextDelta | Message] | None = None
+    transcript, events = _Transcript(turn), astream_turn(turn)
     try:
-        transcript.append(frame("message", message_data(turn.message)))
-        yield transcript[-1]
-        events = astream_turn(turn)
-        async for item in events:
-            transcript.append(_frame_of(item))
-            yield transcript[-1]
+        async for event in events:
+            yield transcript.add(event)
     except SessionError as exc:
-        transcript.append(frame("error", error_body(exc)))
-        yield transcript[-1]
+        yield transcript.add(exc)
     finally:
-        if events is None:
-            await sync_to_async(abandon_turn)(turn)
-        else:
-            await events.aclose()
+        await events.aclose()
         if on_finish is not None:
-            await sync_to_async(on_finish)("".join(transcript))
+            await sync_to_async(on_finish)(transcript.text())
 
 
 def event_stream_response(
@@ -103,7 +102,7 @@ def event_stream_response(
     return stream_headers(StreamingHttpResponse(body, content_type=MEDIA_TYPE))
 
 
-def stream_headers(response: Any) -> Any:
+def stream_headers(response: R) -> R:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # proxies such as nginx must not buffer the stream
     return response

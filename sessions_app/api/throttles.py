@@ -15,16 +15,24 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from sessions_app.api.access import session_key_of
 from sessions_app.conf import app_settings
+from sessions_app.http.request_info import client_ip
 from sessions_app.utils.keys import hash_key
 
 
 class AppRateThrottle(SimpleRateThrottle):
+    scope: str
+
     def __init__(self) -> None:
         self.cache = caches[app_settings.CACHE_ALIAS or "default"]
         super().__init__()
 
     def get_rate(self) -> str | None:
         return app_settings.THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request: Request) -> str:
+        """The client's address by the app's one rule (``TRUSTED_PROXY_HEADER``), not DRF's
+        ``NUM_PROXIES``, under which any client picks its own address in X-Forwarded-For."""
+        return client_ip(request) or ""
 
     def cache_key_for(self, ident: str) -> str:
         return self.cache_format % {"scope": self.scope, "ident": ident}
@@ -41,7 +49,7 @@ class UserThrottle(AppRateThrottle):
 
 
 class AnonThrottle(AppRateThrottle):
-    """Each anonymous client, by address (DRF's ``NUM_PROXIES`` decides which)."""
+    """Each anonymous client, by address."""
 
     scope = "anon"
 

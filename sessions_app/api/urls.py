@@ -6,9 +6,9 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from sessions_app.api.message_views import MessageViewSet
-from sessions_app.api.meta_views import AnalyticsView, HealthView, ProvidersView
-from sessions_app.api.views import SessionViewSet
+from sessions_app.api.views.messages import MessageViewSet
+from sessions_app.api.views.meta import AnalyticsView, HealthView, ProvidersView
+from sessions_app.api.views.sessions import SessionViewSet
 
 app_name = "sessions_api"
 

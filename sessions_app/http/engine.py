@@ -11,12 +11,15 @@ from __future__ import annotations
 import functools
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 
 from sessions_app.utils.keys import hash_key, new_key
+
+if TYPE_CHECKING:
+    from sessions_app.services.http_sessions import Entry
 
 # Keys are made of [a-z0-9] (Django's alphabet); 8 is Django's minimum length.
 VALID_KEY = re.compile(r"[a-z0-9]{8,128}")
@@ -33,30 +36,23 @@ def _service() -> Any:
 class SessionStore(SessionBase):
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
-        self._entry: Any = None  # the service's Entry of the loaded session
+        self._entry: Entry | None = None  # what the service knows of the loaded session
         self._link: dict[str, Any] = {}
         self._hashed: tuple[str, str] | None = None  # (key, its hash): load and save hash once
-
-    @classmethod
-    def get_model_class(cls) -> type:
-        from sessions_app.models import Session
-
-        return Session
 
     def _validate_session_key(self, key: Any) -> bool:
         """Django's rule (at least 8 characters) plus: only characters keys are made of."""
         return isinstance(key, str) and VALID_KEY.fullmatch(key) is not None
 
-    def _hash(self, session_key: str | None = None) -> str:
-        key = session_key or self.session_key
+    def _hash(self, key: str) -> str:
         hashed = self._hashed
         if hashed is None or hashed[0] != key:
             hashed = self._hashed = (key, hash_key(key))
         return hashed[1]
 
     def load(self) -> dict[str, Any]:
-        key_hash = self._hash() if self.session_key else None
-        entry = (
+        key_hash = self._hash(self.session_key) if self.session_key else None
+        entry: Entry | None = (
             _service().find(key_hash, time.time(), self.decode, touch=True) if key_hash else None
         )
         self._entry = entry
@@ -87,16 +83,18 @@ class SessionStore(SessionBase):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         if self.session_key is None:  # loading just now found the key unknown or expired
             return self.create()
         encoded, expires, link = self.encode(data), self.get_expiry_date(), self._link
         if must_create:
-            entry = _service().create(self._hash(), encoded, data, expires, link)
+            entry = _service().create(self._hash(self.session_key), encoded, data, expires, link)
             if entry is None:
                 raise CreateError
         else:
-            saved, entry = _service().save(self._hash(), encoded, data, expires, link, self._entry)
+            saved, entry = _service().save(
+                self._hash(self.session_key), encoded, data, expires, link, self._entry
+            )
             if not saved:
                 raise UpdateError
         self._entry = entry
@@ -112,7 +110,7 @@ class SessionStore(SessionBase):
 
     def cycle_key(self) -> None:
         """A new key for the same row, so the session keeps its id, messages and context."""
-        data = self._session
+        data = self._session  # type: ignore[attr-defined]
         old_key = self.session_key
         if not (old_key and self._entry is not None and self._rekey(old_key)):
             self.create()
@@ -124,7 +122,7 @@ class SessionStore(SessionBase):
     def _rekey(self, old_key: str) -> bool:
         while True:
             new = self._get_new_session_key()
-            moved = _service().rekey(self._hash(old_key), hash_key(new))
+            moved: bool | None = _service().rekey(self._hash(old_key), hash_key(new))
             if moved is not None:  # None: the new key was taken, draw another
                 if moved:
                     self._session_key = new

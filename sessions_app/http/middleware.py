@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.http.request import HttpHeaders
 from django.utils.cache import patch_vary_headers
 
@@ -45,13 +45,14 @@ class Incoming:
     via_header: bool
 
 
-def header_key(request: HttpRequest, header_name: str) -> str:
-    """The session key in the request header, or "" when there is none."""
-    return request.META.get(HttpHeaders.to_wsgi_name(header_name), "").strip()
+def header_key(request: HttpRequest) -> str:
+    """The session key in the ``HEADER_NAME`` request header, or "" when there is none."""
+    key: str = request.META.get(HttpHeaders.to_wsgi_name(app_settings.HEADER_NAME), "")
+    return key.strip()
 
 
-def read_incoming(request: HttpRequest, header_name: str) -> Incoming:
-    from_header = header_key(request, header_name)
+def read_incoming(request: HttpRequest) -> Incoming:
+    from_header = header_key(request)
     if from_header:
         return Incoming(from_header, via_header=True)
     return Incoming(request.COOKIES.get(settings.SESSION_COOKIE_NAME), via_header=False)
@@ -61,20 +62,18 @@ class SessionMiddleware(DjangoSessionMiddleware):
     """Django's session middleware, with the session key also accepted from a header."""
 
     def process_request(self, request: HttpRequest) -> None:
-        incoming = read_incoming(request, app_settings.frozen()["HEADER_NAME"])
+        incoming = read_incoming(request)
         setattr(request, INCOMING_ATTR, incoming)
         request.session = self.SessionStore(incoming.key)
 
-    def process_response(
-        self, request: HttpRequest, response: HttpResponseBase
-    ) -> HttpResponseBase:
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         incoming: Incoming | None = getattr(request, INCOMING_ATTR, None)
         if incoming is None:
             return super().process_response(request, response)
         if incoming.via_header:
             self.validate_key(request)
         response = super().process_response(request, response)
-        header_name = app_settings.frozen()["HEADER_NAME"]
+        header_name = app_settings.HEADER_NAME
         value = self.header_value(request, response, incoming)
         # A view that answers with a key of its own (the API's create) knows better.
         if value is not None and header_name not in response:

@@ -34,4 +34,5 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def user_agent(request: HttpRequest) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")[:MAX_USER_AGENT]
+    agent: str = request.META.get("HTTP_USER_AGENT", "")
+    return agent[:MAX_USER_AGENT]

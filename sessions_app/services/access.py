@@ -17,8 +17,10 @@ from django.db.models import Q, QuerySet
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import ValidationError
 from sessions_app.models import Sandbox, Session, SessionStatus
-from sessions_app.services.sandboxes import clean_sandbox_id, find_sandbox
+from sessions_app.pipeline import get_default_pipeline
+from sessions_app.services.sandboxes import clean_sandbox_id, find_sandbox, get_or_create_sandbox
 from sessions_app.services.selectors import all_live_sessions, parse_session_id
+from sessions_app.services.sessions import CreatedSession, create_session
 from sessions_app.utils.keys import hash_key
 
 
@@ -81,7 +83,7 @@ def visible_session(user: Any, session_key: str | None, session_id: Any) -> Sess
     return session if _may_see(user, session_key, session) else None
 
 
-def sandbox_for_new_session(user: Any, slug: Any) -> str:
+def sandbox_for_new_session(user: Any, slug: Any) -> Sandbox:
     """The sandbox a new session of ``user`` goes to; an unknown or foreign one is refused.
 
     The default sandbox is created on first use; any other must exist, and a
@@ -91,8 +93,20 @@ def sandbox_for_new_session(user: Any, slug: Any) -> str:
     slug = clean_sandbox_id(slug) if slug else default
     staff = _is_staff(user)
     if slug == default and (staff or app_settings.ALLOW_DEFAULT_SANDBOX):
-        return slug
+        return get_or_create_sandbox(slug)
     sandbox = find_sandbox(slug)
     if sandbox is None or not (staff or _is_member(user, sandbox)):
         raise ValidationError(f"Unknown sandbox {slug!r}.", error_code="unknown_sandbox")
-    return slug
+    return sandbox
+
+
+def create_session_for(user: Any, *, sandbox: Any = None, **fields: Any) -> CreatedSession:
+    """Create a session owned by ``user`` (``None``: anonymous) in a sandbox they may use,
+    through the default pipeline, so the hooks of settings fire; ``fields`` as
+    ``sessions.create_session`` takes them."""
+    return create_session(
+        sandbox=sandbox_for_new_session(user, sandbox),
+        pipeline=get_default_pipeline(),
+        user=user,
+        **fields,
+    )

@@ -8,18 +8,20 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
+from sessions_app.exceptions import ValidationError
 from sessions_app.models import Session, SessionStatus
+from sessions_app.services.sandboxes import find_sandbox
 from sessions_app.services.selectors import owner_filter
 from sessions_app.validation import moment
 
-COUNTERS = (
+# Summed as integers; the cost is a decimal, summed apart.
+SUMMED_COUNTERS = (
     "message_count",
     "input_tokens",
     "output_tokens",
     "provider_calls",
     "provider_errors",
     "total_response_time_ms",
-    "estimated_cost",
 )
 
 
@@ -77,7 +79,7 @@ def analytics(
         active_sessions=Count("pk", filter=Q(status=SessionStatus.ACTIVE)),
         external_users=Count("external_user_id", filter=~Q(external_user_id=""), distinct=True),
         django_users=Count("user", filter=Q(external_user_id=""), distinct=True),
-        **{name: Coalesce(Sum(name), 0) for name in COUNTERS if name != "estimated_cost"},
+        **{name: Coalesce(Sum(name), 0) for name in SUMMED_COUNTERS},
         estimated_cost=Sum("estimated_cost"),
     )
     daily = (
@@ -85,7 +87,7 @@ def analytics(
         .values("day")
         .annotate(
             sessions=Count("pk"),
-            messages=Coalesce(Sum("message_count"), 0),
+            message_total=Coalesce(Sum("message_count"), 0),
             tokens=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0),
         )
         .order_by("day")
@@ -114,7 +116,7 @@ def analytics(
             {
                 "date": row["day"],
                 "sessions": row["sessions"],
-                "messages": row["messages"],
+                "messages": row["message_total"],
                 "tokens": row["tokens"],
             }
             for row in daily
@@ -138,3 +140,22 @@ def report(
         start=moment(start_date, "start_date"),
         end=moment(end_date, "end_date", end_of_day=True),
     )
+
+
+def sandbox_report(
+    sandbox_id: str | None = None,
+    *,
+    start_date: Any = None,
+    end_date: Any = None,
+    user_id: Any = None,
+) -> dict[str, Any]:
+    """``report`` over every session of the sandbox with this slug (deleted and expired
+    ones too), or of every sandbox for ``None``; an unknown sandbox is refused."""
+    sessions = Session.objects.all()
+    if sandbox_id is not None:
+        sandbox = find_sandbox(sandbox_id)
+        if sandbox is None:
+            raise ValidationError(f"Unknown sandbox {sandbox_id!r}.", error_code="unknown_sandbox")
+        sessions = sessions.filter(sandbox=sandbox)
+    totals = report(sessions, start_date=start_date, end_date=end_date, user_id=user_id)
+    return {"sandbox_id": sandbox_id, **totals}

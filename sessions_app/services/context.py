@@ -12,7 +12,7 @@ from django.utils import timezone
 from sessions_app.exceptions import ContextConflictError, StorageError, ValidationError
 from sessions_app.models import Context, Session
 from sessions_app.pipeline import LifecycleEvent, Pipeline
-from sessions_app.services.sessions import lock_writable
+from sessions_app.services.guards import lock_writable
 from sessions_app.utils.dotpath import expand_dotted, get_path, merge_patch
 from sessions_app.validation import json_object
 

@@ -1,8 +1,9 @@
 """HTTP sessions behind ``request.session``: Session rows found by the hash of their key.
 
-The engine caches one small entry per key (``cache.engine_key``): the decoded
-payload and the times that decide whether the session is still live. Reads
-hit the cache first; writes go to the database, then refresh the entry.
+The engine (``sessions_app.http``) calls this module. It caches one small entry per
+key (``http.entry_cache``): the decoded payload and the times that decide whether
+the session is still live. Reads hit the cache first; writes go to the database,
+then refresh the entry.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any, NamedTuple
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from sessions_app import cache
 from sessions_app.conf import app_settings
+from sessions_app.http import entry_cache, revocations
+from sessions_app.http.cache_keys import REVOKED
 from sessions_app.models import Sandbox, Session, SessionStatus
 from sessions_app.services import lifecycle, sql
 from sessions_app.services.sandboxes import get_or_create_sandbox
@@ -39,8 +41,10 @@ def _epoch(moment: datetime | None) -> float | None:
     return moment.timestamp() if moment else None
 
 
-def _entry(data: dict[str, Any], expires: Any, created: Any, seen: Any) -> Entry:
-    return Entry(data, _epoch(expires), _epoch(created), _epoch(seen))
+def _entry(
+    data: dict[str, Any], expires: datetime | None, created: datetime, seen: datetime
+) -> Entry:
+    return Entry(data, _epoch(expires), created.timestamp(), seen.timestamp())
 
 
 def is_live(entry: Entry, now: float, absolute: int | None, idle: int | None) -> bool:
@@ -55,13 +59,13 @@ def is_live(entry: Entry, now: float, absolute: int | None, idle: int | None) ->
 def _remember(key_hash: str, entry: Entry, now: float, *, replace: bool) -> None:
     """Cache ``entry`` for at most ``CACHE_TIMEOUT``: written through by the engine's own
     writes (``replace``), added by readers (never over a newer value or a revocation)."""
-    timeout = app_settings.frozen()["CACHE_TIMEOUT"]
+    timeout: float = app_settings.CACHE_TIMEOUT
     if entry.expires:
         timeout = min(timeout, entry.expires - now)
     if replace:
-        cache.write_engine_entry(key_hash, tuple(entry), timeout)
+        entry_cache.write_engine_entry(key_hash, tuple(entry), timeout)
     else:
-        cache.cache_add(cache.engine_key(key_hash), tuple(entry), timeout)
+        entry_cache.add_engine_entry(key_hash, tuple(entry), timeout)
 
 
 def find(
@@ -72,10 +76,10 @@ def find(
     The cache holds the decoded payload, so a cached read verifies no signature.
     With ``touch``, activity is recorded at most once per ``TOUCH_INTERVAL``.
     """
-    cached = cache.get_engine_entry(key_hash)
+    cached = entry_cache.get_engine_entry(key_hash)
     if type(cached) is tuple and len(cached) == ENTRY_LENGTH:
         entry = Entry._make(cached)
-    elif cached == cache.REVOKED:
+    elif cached == REVOKED:
         return None  # deleted, or its key rotated: never served again
     else:
         row = _select(key_hash)
@@ -84,18 +88,17 @@ def find(
         encoded, *times = row
         entry = _entry(decode(encoded), *times)
         _remember(key_hash, entry, now, replace=False)
-    config = app_settings.frozen()
-    if not is_live(entry, now, config["ABSOLUTE_TIMEOUT"], config["IDLE_TIMEOUT"]):
+    if not is_live(entry, now, app_settings.ABSOLUTE_TIMEOUT, app_settings.IDLE_TIMEOUT):
         return None
-    if touch and now - entry.seen >= config["TOUCH_INTERVAL"]:
+    if touch and now - entry.seen >= app_settings.TOUCH_INTERVAL:
         _update(key_hash, {"last_activity": timezone.now()})
         # Invalidate rather than write back the entry read earlier: a concurrent save may be newer.
-        cache.invalidate_engine_entry(key_hash)
+        entry_cache.invalidate_engine_entry(key_hash)
     return entry
 
 
 def _capped_expiry(expires: datetime, created: datetime) -> datetime:
-    absolute = app_settings.frozen()["ABSOLUTE_TIMEOUT"]
+    absolute = app_settings.ABSOLUTE_TIMEOUT
     return min(expires, created + timedelta(seconds=absolute)) if absolute else expires
 
 
@@ -112,7 +115,8 @@ def _execute(statement: str, params: list[Any], *, may_fail: bool = False) -> in
                 cursor.execute(statement, params)
         else:
             cursor.execute(statement, params)
-        return cursor.rowcount
+        count: int = cursor.rowcount
+        return count
 
 
 # The statements are built once per database: building them is most of an ORM call's cost.
@@ -235,7 +239,7 @@ def save(
         key_hash, {"session_data": encoded, "expires_at": expires, "last_activity": now, **link}
     )
     if not updated or known is None:
-        cache.invalidate_engine_entry(key_hash)
+        entry_cache.invalidate_engine_entry(key_hash)
         return bool(updated), None
     seen = now.timestamp()
     entry = Entry(data, expires.timestamp(), known.created, seen)
@@ -250,15 +254,15 @@ def rekey(old_hash: str, new_hash: str) -> bool | None:
     except IntegrityError:
         return None
     if moved:
-        cache.invalidate_engine_entry(old_hash)
-        cache.revoke_on_commit(old_hash)
+        entry_cache.invalidate_engine_entry(old_hash)
+        revocations.revoke_on_commit(old_hash)
     return bool(moved)
 
 
 def delete(key_hash: str) -> None:
     deleted, _ = Session.objects.filter(key_hash=key_hash).delete()
     if not deleted:  # else the post_delete receiver has invalidated every cached view
-        cache.invalidate_engine_entry(key_hash)
+        entry_cache.invalidate_engine_entry(key_hash)
 
 
 def clear_expired() -> int:

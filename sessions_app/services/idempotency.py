@@ -104,10 +104,10 @@ def claim(scope: str, key: str, request_fingerprint: str) -> Claim | StoredRespo
     for _ in range(3):
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
+                created = IdempotencyRecord.objects.create(
                     key_hash=key_hash, fingerprint=request_fingerprint, created_at=now
                 )
-            return Claim(record.pk, cipher)
+            return Claim(created.pk, cipher)
         except IntegrityError:
             pass
         record = IdempotencyRecord.objects.filter(key_hash=key_hash).first()

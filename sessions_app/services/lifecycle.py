@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from sessions_app import cache
 from sessions_app.conf import app_settings
+from sessions_app.http import revocations
 from sessions_app.models import Session, SessionStatus
 from sessions_app.pipeline import LifecycleEvent, Pipeline
 
@@ -29,7 +30,9 @@ def _in_batches(sessions: QuerySet[Session], apply: Callable[[QuerySet[Session]]
 
 
 def _fire_deleted(pipeline: Pipeline | None, ids: list[Any]) -> None:
-    for pk in ids if pipeline else ():
+    if pipeline is None:
+        return
+    for pk in ids:
         pipeline.fire(LifecycleEvent.SESSION_DELETED, session_id=str(pk), session=None)
 
 
@@ -57,7 +60,7 @@ def soft_delete_in_batches(sessions: QuerySet[Session], pipeline: Pipeline) -> i
                 status=SessionStatus.DELETED, deleted_at=timezone.now()
             )
         cache.invalidate(*(Session(pk=pk, key_hash=key_hash) for pk, key_hash in rows))
-        cache.revoke_on_commit(*(key_hash for _, key_hash in rows))
+        revocations.revoke_on_commit(*(key_hash for _, key_hash in rows))
         _fire_deleted(pipeline, ids)
         return marked
 

@@ -8,9 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
 
 from sessions_app.exceptions import ConfigurationError
+from sessions_app.limits import MAX_SANDBOX_SLUG as MAX_SLUG
 from sessions_app.models import Sandbox
-
-MAX_SLUG = Sandbox._meta.get_field("slug").max_length
 
 
 def clean_sandbox_id(slug: Any) -> str:

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from sessions_app import validation
 from sessions_app.exceptions import SessionNotFoundError, ValidationError
-from sessions_app.models import Sandbox, Session, SessionStatus, SessionTag
+from sessions_app.models import Message, Sandbox, Session, SessionStatus, SessionTag
+from sessions_app.services.filters import matching_text, with_all_tags
+from sessions_app.services.history import message_history
 
 
 def parse_session_id(session_id: Any) -> uuid.UUID | None:
@@ -62,6 +64,11 @@ def get_session_or_raise(sandbox: Sandbox | None, session_id: Any) -> Session:
     return session
 
 
+def find_message(session: Session, message_id: Any) -> Message | None:
+    pk = parse_session_id(message_id)
+    return message_history(session).filter(pk=pk).first() if pk else None
+
+
 def owner_filter(user_id: Any) -> Q:
     """A Django user matches ``user``; a string (or int) matches the external user id."""
     if isinstance(user_id, Model):
@@ -76,8 +83,8 @@ def search(
     provider: str | None = None,
     model: str | None = None,
     status: str | list[str] | None = None,
-    tags: list[str] | None = None,
-    since: datetime | None = None,
+    tags: list[str] | str | None = None,
+    since: datetime | str | None = None,
     query: str | None = None,
 ) -> QuerySet[Session]:
     """Live sessions matching every given filter, newest first; tags must all be present."""
@@ -103,10 +110,9 @@ def search(
         sessions = sessions.filter(model=model)
     if status:
         sessions = sessions.filter(status__in=status)
-    for tag in tags or ():
-        sessions = sessions.filter(tag_set__name=tag)
+    sessions = with_all_tags(sessions, tags or ())
     if since:
         sessions = sessions.filter(last_activity__gte=since)
     if query:
-        sessions = sessions.filter(Q(name__icontains=query) | Q(description__icontains=query))
+        sessions = matching_text(sessions, query)
     return sessions.order_by("-created_at").prefetch_related("tag_set")

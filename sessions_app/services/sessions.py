@@ -14,14 +14,12 @@ from sessions_app import cache
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import (
     ConfigurationError,
-    SessionError,
-    SessionExpiredError,
     SessionNotFoundError,
     SessionStateError,
 )
+from sessions_app.http import revocations
 from sessions_app.models import (
     ALLOWED_TRANSITIONS,
-    WRITABLE_STATUSES,
     Sandbox,
     Session,
     SessionStatus,
@@ -29,7 +27,7 @@ from sessions_app.models import (
 )
 from sessions_app.pipeline import LifecycleEvent, Pipeline
 from sessions_app.providers import get_provider
-from sessions_app.services.selectors import not_expired
+from sessions_app.services.guards import lock_writable
 from sessions_app.session_config import SessionConfig
 from sessions_app.utils.keys import hash_key, new_key
 from sessions_app.validation import django_user, external_user_id, json_object, positive_number
@@ -133,38 +131,6 @@ def session_config(session: Session) -> SessionConfig:
     )
 
 
-def refusal(session_id: Any) -> SessionError:
-    """Why a write guarded by "writable and not expired" matched no row."""
-    session = Session.objects.filter(pk=session_id).first()
-    if session is None or session.status == SessionStatus.DELETED:
-        return SessionNotFoundError(session_id=session_id)
-    if session.status == SessionStatus.ARCHIVED:
-        return SessionStateError("The session is archived and read-only.", session_id=session_id)
-    if session.is_expired():
-        return SessionExpiredError(session_id=session_id)
-    return SessionStateError(f"The session is {session.status}.", session_id=session_id)
-
-
-def require_writable(session: Session) -> None:
-    """A cheap early check on the copy in hand; writes re-check in SQL."""
-    if session.status == SessionStatus.ARCHIVED:
-        raise SessionStateError("The session is archived and read-only.", session_id=session.pk)
-    if session.status == SessionStatus.DELETED:
-        raise SessionNotFoundError(session_id=session.pk)
-
-
-def lock_writable(session_id: Any) -> Session:
-    """Inside a transaction: the fresh row, locked, if it is writable and not expired."""
-    fresh = (
-        Session.objects.select_for_update()
-        .filter(not_expired(), pk=session_id, status__in=WRITABLE_STATUSES)
-        .first()
-    )
-    if fresh is None:
-        raise refusal(session_id)
-    return fresh
-
-
 def update_session(session: Session, compute: Callable[[Session], dict[str, Any]]) -> Session:
     """Apply ``compute(fresh row)``'s field changes to a writable session, under a row lock.
 
@@ -224,7 +190,7 @@ def update_details(
     return update_session(session, compute)
 
 
-_EVENTS = {
+_EVENTS: dict[str, LifecycleEvent] = {
     SessionStatus.ARCHIVED: LifecycleEvent.SESSION_ARCHIVED,
     SessionStatus.DELETED: LifecycleEvent.SESSION_DELETED,
 }
@@ -249,13 +215,13 @@ def transition(
     cache.invalidate(session)
     if not changed:
         stored = Session.objects.filter(pk=session.pk).values_list("status", flat=True).first()
-        if stored in (None, SessionStatus.DELETED):
+        if stored is None or stored == SessionStatus.DELETED:
             raise SessionNotFoundError(session_id=session.pk)
         session.status = stored
         return transition(session, to, pipeline=pipeline, **fields)
     session.status = to
     if to == SessionStatus.DELETED:
-        cache.revoke_on_commit(session.key_hash)
+        revocations.revoke_on_commit(session.key_hash)
     if pipeline is not None and to in _EVENTS:
         pipeline.fire(_EVENTS[to], session_id=str(session.pk), session=session)
     return session

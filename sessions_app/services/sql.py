@@ -7,25 +7,30 @@ and value conversion stay the ORM's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 def connection_for(model: type[Model]) -> BaseDatabaseWrapper:
     return connections[router.db_for_write(model)]
 
 
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    # The statements here name concrete fields only, never relations' reverse sides.
+    return cast("Field[Any, Any]", model._meta.get_field(name))
+
+
 def column(model: type[Model], name: str, connection: BaseDatabaseWrapper) -> str:
     """The quoted column of field ``name`` (a field name or its attname, e.g. ``user_id``)."""
-    return connection.ops.quote_name(model._meta.get_field(name).column)
+    return connection.ops.quote_name(_field(model, name).column)
 
 
 def prepare(model: type[Model], name: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
     """``value`` converted for field ``name`` as the ORM would save it."""
-    return model._meta.get_field(name).get_db_prep_save(value, connection)
+    return _field(model, name).get_db_prep_save(value, connection)
 
 
 def insert_values(
@@ -43,11 +48,10 @@ def row_converters(
     """For each field, its column expression and the converters the ORM applies when reading."""
     result = []
     for name in names:
-        field = model._meta.get_field(name)
+        field = _field(model, name)
         column_ref = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column_ref) + field.get_db_converters(
-            connection
-        )
+        own = field.get_db_converters(connection)  # type: ignore[attr-defined]  # not in stubs
+        converters = connection.ops.get_db_converters(column_ref) + own
         result.append((column_ref, converters))
     return result
 

@@ -10,27 +10,36 @@ from django.utils.dateparse import parse_datetime
 
 from sessions_app import cache
 from sessions_app.conf import app_settings
+from sessions_app.exceptions import ValidationError
+from sessions_app.limits import MAX_TTL_SECONDS
 from sessions_app.models import Sandbox, Session, SessionStatus
+from sessions_app.services.representations import session_representation
 from sessions_app.services.selectors import find_session, parse_session_id
 from sessions_app.services.sessions import update_session
-from sessions_app.validation import json_object, positive_number
+from sessions_app.validation import json_object, moment, positive_number
+
+# The TTL reference's names for a session's info, each read from a field of its document.
+INFO_FIELDS = {
+    "session_id": "id",
+    "sandbox_id": "sandbox",
+    "user_id": "user_id",
+    "status": "status",
+    "created_at": "created_at",
+    "expires_at": "expires_at",
+    "last_accessed": "last_activity",
+    "custom_metadata": "metadata",
+}
+MOMENT_FIELDS = ("created_at", "expires_at", "last_activity")
 
 
-def _snapshot(session: Session) -> dict[str, Any]:
-    return {
-        "id": str(session.pk),
-        "sandbox_id": session.sandbox_id,
-        "user_id": session.external_user_id or None,
-        "status": session.status,
-        "created_at": session.created_at.isoformat(),
-        "last_activity": session.last_activity.isoformat(),
-        "expires_at": session.expires_at.isoformat() if session.expires_at else None,
-        "metadata": session.metadata,
-    }
+def _snapshot(session: Session, sandbox: Sandbox) -> dict[str, Any]:
+    """What the cache keeps of a session: the fields of its document that its info shows."""
+    document = session_representation({**vars(session), "sandbox__slug": sandbox.slug}, tags=[])
+    return {field: document[field] for field in INFO_FIELDS.values()}
 
 
 def _cache_timeout(snapshot: dict[str, Any], now: datetime) -> float:
-    timeout = app_settings.CACHE_TIMEOUT
+    timeout: float = app_settings.CACHE_TIMEOUT
     if snapshot["expires_at"]:
         timeout = min(timeout, (_dt(snapshot["expires_at"]) - now).total_seconds())
     return timeout
@@ -50,16 +59,17 @@ def _live_snapshot(
     if pk is None or sandbox is None:
         return None
     key = cache.snapshot_key(pk)
-    snapshot = cache.cache_get(key)
-    if snapshot is None:
+    snapshot: dict[str, Any] | None = cache.cache_get(key)
+    # An entry cached before snapshots were the document's fields has no "sandbox": a miss.
+    if snapshot is None or "sandbox" not in snapshot:
         session = find_session(sandbox, pk)
         if session is None:
             return None
-        snapshot = _snapshot(session)
+        snapshot = _snapshot(session, sandbox)
         cache.cache_add(key, snapshot, _cache_timeout(snapshot, now))
     expired = snapshot["expires_at"] and _dt(snapshot["expires_at"]) <= now
     if (
-        snapshot["sandbox_id"] != sandbox.pk
+        snapshot["sandbox"] != sandbox.slug
         or snapshot["status"] == SessionStatus.DELETED
         or expired
     ):
@@ -67,41 +77,42 @@ def _live_snapshot(
     return snapshot
 
 
-def validate_session(sandbox: Sandbox | None, session_id: Any) -> bool:
-    """True when the session exists here and has not expired; touches its activity.
+def _touch(session_id: Any, last_activity: datetime, now: datetime) -> bool:
+    """Write the activity at most once per ``TOUCH_INTERVAL``; False if the session is gone."""
+    if now - last_activity < timedelta(seconds=app_settings.TOUCH_INTERVAL):
+        return True
+    touched = (
+        Session.objects.filter(pk=session_id)
+        .exclude(status=SessionStatus.DELETED)
+        .update(last_activity=now)
+    )
+    # Never write back the snapshot read earlier: a concurrent write may be newer.
+    cache.invalidate_snapshot(session_id)
+    return bool(touched)
 
-    The activity is written at most once per ``TOUCH_INTERVAL``.
-    """
+
+def validate_session(sandbox: Sandbox | None, session_id: Any) -> bool:
+    """True when the session exists here and has not expired; touches its activity."""
     now = timezone.now()
     snapshot = _live_snapshot(sandbox, session_id, now)
-    if snapshot is None:
+    return snapshot is not None and _touch(snapshot["id"], _dt(snapshot["last_activity"]), now)
+
+
+def validate_loaded(session: Session) -> bool:
+    """``validate_session`` for a session already read: no second read, only the touch."""
+    now = timezone.now()
+    if session.status == SessionStatus.DELETED or session.is_expired(now):
         return False
-    if now - _dt(snapshot["last_activity"]) >= timedelta(seconds=app_settings.TOUCH_INTERVAL):
-        touched = (
-            Session.objects.filter(pk=snapshot["id"])
-            .exclude(status=SessionStatus.DELETED)
-            .update(last_activity=now)
-        )
-        # Never write back the snapshot read earlier: a concurrent write may be newer.
-        cache.invalidate_snapshot(snapshot["id"])
-        return bool(touched)
-    return True
+    return _touch(session.pk, session.last_activity, now)
 
 
 def session_info(sandbox: Sandbox | None, session_id: Any) -> dict[str, Any] | None:
     snapshot = _live_snapshot(sandbox, session_id, timezone.now())
-    if snapshot is None or sandbox is None:
+    if snapshot is None:
         return None
-    return {
-        "session_id": snapshot["id"],
-        "sandbox_id": sandbox.slug,
-        "user_id": snapshot["user_id"],
-        "status": snapshot["status"],
-        "created_at": _dt(snapshot["created_at"]),
-        "expires_at": _dt(snapshot["expires_at"]) if snapshot["expires_at"] else None,
-        "last_accessed": _dt(snapshot["last_activity"]),
-        "custom_metadata": snapshot["metadata"],
-    }
+    moments = {name: _dt(snapshot[name]) if snapshot[name] else None for name in MOMENT_FIELDS}
+    values = {**snapshot, **moments}
+    return {name: values[field] for name, field in INFO_FIELDS.items()}
 
 
 def update_metadata(session: Session, changes: Any, *, merge: bool = True) -> Session:
@@ -126,4 +137,25 @@ def extend_ttl(session: Session, seconds: Any) -> Session:
             "expires_at": (fresh.expires_at or now) + delta,
             "last_activity": now,
         },
+    )
+
+
+def valid_expiry(value: Any, **error: Any) -> datetime | None:
+    """An absolute expiry: ``None`` (never) or a moment ahead, at most the cap of ``extend_ttl``."""
+    expires_at = moment(value, "expires_at")
+    if expires_at is None:
+        return None
+    if not 0 < (expires_at - timezone.now()).total_seconds() <= MAX_TTL_SECONDS:
+        days = MAX_TTL_SECONDS / 86400
+        raise ValidationError(
+            f"expires_at must be in the future and at most {days:g} days ahead.", **error
+        )
+    return expires_at
+
+
+def set_expiry(session: Session, expires_at: Any) -> Session:
+    """Set the expiry to ``expires_at`` (``None``: never), checked by ``valid_expiry``."""
+    expires_at = valid_expiry(expires_at, session_id=session.pk)
+    return update_session(
+        session, lambda fresh: {"expires_at": expires_at, "last_activity": timezone.now()}
     )

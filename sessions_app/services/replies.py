@@ -1,0 +1,124 @@
+"""A turn awaiting its reply, and how it ends: the reply stored, partly stored, or failed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from sessions_app.exceptions import ProviderError, SessionError
+from sessions_app.models import Message, MessageRole, MessageStatus, Session
+from sessions_app.pipeline import LifecycleEvent, Pipeline, PipelineMessage
+from sessions_app.providers import Completion, CompletionRequest, Provider
+from sessions_app.services.messages import store_message
+
+
+@dataclass
+class Turn:
+    """A stored user message and what is needed to get and store its reply."""
+
+    session: Session
+    message: Message
+    provider: Provider
+    request: CompletionRequest
+    pipeline: Pipeline
+    started: float = field(default_factory=time.monotonic)
+
+
+def _store_reply(
+    turn: Turn, completion: Completion, *, content: str, metadata: dict[str, Any], status: str
+) -> Message:
+    return store_message(
+        turn.session,
+        role=MessageRole.ASSISTANT,
+        content=content,
+        metadata=metadata,
+        reserve=None,
+        pending=-1,
+        status=status,
+        completion=completion,
+        processing_time_ms=int((time.monotonic() - turn.started) * 1000),
+        cost=turn.provider.estimate_cost(
+            completion.model, completion.input_tokens, completion.output_tokens
+        ),
+    )
+
+
+def finish_turn(
+    turn: Turn, completion: Completion, *, status: str = MessageStatus.COMPLETE
+) -> Message:
+    """Run outgoing middleware on the reply and store it with usage and cost.
+
+    The reply completes a turn that was accepted, so it is stored even if the
+    session was archived or expired while the provider worked. If outgoing
+    middleware rejects it, an empty reply with status ``error`` records the
+    call's usage and frees its slot, and the error is raised.
+    """
+    metadata = {"finish_reason": completion.finish_reason, **completion.metadata}
+    try:
+        outgoing = turn.pipeline.run(
+            PipelineMessage(
+                session_id=str(turn.session.pk),
+                role=MessageRole.ASSISTANT,
+                content=completion.text,
+                direction="outgoing",
+                metadata=metadata,
+            )
+        )
+    except SessionError as exc:
+        metadata["error"] = exc.error_code
+        _store_reply(turn, completion, content="", metadata=metadata, status=MessageStatus.ERROR)
+        exc.session_id = str(turn.session.pk)
+        turn.pipeline.fire(
+            LifecycleEvent.ERROR, session_id=str(turn.session.pk), session=turn.session, error=exc
+        )
+        raise
+    reply = _store_reply(
+        turn, completion, content=outgoing.content, metadata=outgoing.metadata, status=status
+    )
+    turn.pipeline.fire(
+        LifecycleEvent.MESSAGE_RECEIVED, session_id=str(turn.session.pk), message=reply
+    )
+    return reply
+
+
+def finish_partially(turn: Turn, parts: list[str]) -> Message:
+    """Store what was generated before the consumer went away as an ``incomplete`` reply.
+
+    With no parts (gone before the reply began) the reply is empty; either way
+    its slot is freed.
+    """
+    partial = Completion(text="".join(parts), model=turn.request.model, finish_reason="incomplete")
+    return finish_turn(turn, partial, status=MessageStatus.INCOMPLETE)
+
+
+def fail_turn(turn: Turn, exc: Exception) -> ProviderError:
+    """Count the failed call, free the reply's slot, fire the error hook."""
+    error = (
+        exc
+        if isinstance(exc, ProviderError)
+        else ProviderError(
+            f"Provider {turn.provider.name!r} failed: {type(exc).__name__}",
+            provider=turn.provider.name,
+        )
+    )
+    error.session_id = str(turn.session.pk)
+    Session.objects.filter(pk=turn.session.pk).update(
+        provider_calls=F("provider_calls") + 1,
+        provider_errors=F("provider_errors") + 1,
+        pending_replies=Greatest(F("pending_replies") - 1, 0),
+    )
+    turn.pipeline.fire(
+        LifecycleEvent.ERROR, session_id=str(turn.session.pk), session=turn.session, error=error
+    )
+    return error
+
+
+def no_completion(turn: Turn) -> ProviderError:
+    """The error of a provider stream that ended without its ``Completion``."""
+    return ProviderError(
+        "The provider's stream ended without a reply.", provider=turn.provider.name
+    )
