@@ -25,9 +25,27 @@ def sessions_for(request: Request) -> QuerySet[Session]:
     return visible_sessions(request.user, session_key_of(request))
 
 
+# The session throttle's lookup, kept for the view's next one (one query, not two).
+_REMEMBERED = "_sessions_app_visible_session"
+
+
+def remember_visible_session(request: Request, session_id: object) -> Session | None:
+    """The session if the caller may see it, kept for the request's next lookup of it."""
+    found = visible_session(request.user, session_key_of(request), session_id)
+    request.__dict__[_REMEMBERED] = (session_id, found)
+    return found
+
+
+def _visible_session_of(request: Request, session_id: object) -> Session | None:
+    remembered: tuple[object, Session | None] | None = request.__dict__.pop(_REMEMBERED, None)
+    if remembered is not None and remembered[0] == session_id:
+        return remembered[1]
+    return visible_session(request.user, session_key_of(request), session_id)
+
+
 def session_for(request: Request, session_id: object) -> Session:
     """The session if the caller may see it; otherwise 404, whether or not it exists."""
-    found = visible_session(request.user, session_key_of(request), session_id)
+    found = _visible_session_of(request, session_id)
     if found is None:
         raise SessionNotFoundError(session_id=parse_session_id(session_id))
     return found

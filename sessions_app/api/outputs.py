@@ -99,6 +99,8 @@ class ProviderOutput(serializers.Serializer):
 class HealthOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=["healthy", "unhealthy"])
     checks = serializers.DictField(child=serializers.CharField())
+    # Per cache alias, this process's count: {outages, requests_not_counted, since}.
+    cache_outages = serializers.DictField(child=serializers.DictField())
     timestamp = serializers.DateTimeField()
 
 

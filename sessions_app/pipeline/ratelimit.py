@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import re
 import time
@@ -13,11 +12,10 @@ from collections.abc import Callable
 from django.core.cache import BaseCache, InvalidCacheBackendError, caches
 from django.core.cache.backends.locmem import LocMemCache
 
+from sessions_app import cache_outages
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import ConfigurationError, RateLimitExceeded
 from sessions_app.pipeline.base import MessageMiddleware, PipelineMessage
-
-logger = logging.getLogger(__name__)
 
 _SAFE_KEY_PART = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 # add() then incr() can lose the key to expiry in between; retry that many times.
@@ -40,9 +38,10 @@ class RateLimitMiddleware(MessageMiddleware):
     Over the limit it raises :class:`RateLimitExceeded` with ``retry_after`` the
     seconds left in the window. Outgoing messages (provider replies) are not counted.
 
-    Fails open: when the cache backend raises (e.g. Redis is down) a warning is
-    logged and the message goes through — an outage of the cache must not stop
-    conversations.
+    Fails open: when the cache backend raises (e.g. Redis is down) the message
+    goes through uncounted — an outage of the cache must not stop conversations.
+    One warning is logged per outage, counted in ``health/`` (see
+    ``sessions_app.cache_outages``).
     """
 
     def __init__(
@@ -89,15 +88,9 @@ class RateLimitMiddleware(MessageMiddleware):
     def _count(self, key: str, seconds_left: float) -> int | None:
         """This message's number in its window, or ``None`` when the cache failed."""
         cache, alias = self._cache()
-        try:
+        if alias is None:
             return self._hit(cache, key, seconds_left)
-        except Exception as exc:
-            logger.warning(
-                "Rate limit cache %r failed (%s); letting the message through.",
-                alias or "local",
-                type(exc).__name__,
-            )
-            return None
+        return cache_outages.count_or_none(alias, lambda: self._hit(cache, key, seconds_left))
 
     @staticmethod
     def _hit(cache: BaseCache, key: str, seconds_left: float) -> int:

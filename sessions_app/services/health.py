@@ -7,7 +7,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from sessions_app import cache
+from sessions_app import cache, cache_outages
 from sessions_app.providers import available_providers, get_provider
 
 
@@ -38,6 +38,12 @@ def _check_broker() -> str:
     return "ok"
 
 
+def _check_rate_limits() -> str:
+    """Not an error when degraded: requests still go through, only uncounted."""
+    down = cache_outages.current()
+    return f"degraded: cache {', '.join(down)} failing, requests uncounted" if down else "ok"
+
+
 def _check_providers() -> str:
     for name in available_providers():
         get_provider(name)
@@ -49,6 +55,7 @@ CHECKS = {
     "cache": _check_cache,
     "broker": _check_broker,
     "providers": _check_providers,
+    "rate_limits": _check_rate_limits,
 }
 
 
@@ -63,5 +70,6 @@ def health_check() -> dict[str, Any]:
     return {
         "status": "healthy" if healthy else "unhealthy",
         "checks": results,
+        "cache_outages": cache_outages.report(),
         "timestamp": timezone.now().isoformat(),
     }
