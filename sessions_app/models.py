@@ -275,3 +275,18 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency record {self.pk} ({self.status_code or 'in progress'})"
+
+
+class Revocation(models.Model):
+    """An HTTP session key that the engine's cache must never serve again.
+
+    Written in the transaction that ends the session, so that every process
+    learns of it even when the cache was unreachable; removed once the cache
+    holds the revocation (``sessions_app.http.revocations``).
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"revocation {self.pk}"

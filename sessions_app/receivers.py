@@ -8,7 +8,11 @@ from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from sessions_app import cache
+from sessions_app import (
+    cache,
+    cache_outages,
+    db_locks,  # noqa: F401  (connects the lock_timeout receivers)
+)
 from sessions_app.conf import app_settings
 from sessions_app.http import (
     entry_cache,
@@ -16,12 +20,14 @@ from sessions_app.http import (
     revocations,
 )
 from sessions_app.models import Session
+from sessions_app.services import http_sessions
 
 
 @receiver(setting_changed)
 def _reset_on_settings_change(*, setting: str, **kwargs: Any) -> None:
     if setting in ("CACHES", "SESSIONS_APP"):
         entry_cache.forget_engine_redis()
+        cache_outages.forget()
     if setting == "SESSIONS_APP":
         from sessions_app.pipeline import reset_default_pipeline
         from sessions_app.providers import reset_providers
@@ -42,4 +48,5 @@ def _invalidate_on_save(*, instance: Session, created: bool, **kwargs: Any) -> N
 def _invalidate_on_delete(*, instance: Session, **kwargs: Any) -> None:
     # Also runs for queryset deletes and cascades (e.g. deleting the user).
     cache.invalidate(instance)
-    revocations.revoke_on_commit(instance.key_hash)
+    if http_sessions.may_be_cached(instance):  # other keys never have an engine entry
+        revocations.revoke_on_commit(instance.key_hash)

@@ -25,6 +25,7 @@ def new_session(**data) -> SessionStore:
 
 def test_warm_load_makes_no_database_query(redis_cache):
     key = new_session(visits=3).session_key
+    SessionStore(key).load()  # raises the fence (see revocations)
     with CaptureQueriesContext(connection) as queries:
         assert SessionStore(key).load() == {"visits": 3}
         assert SessionStore(key).exists(key)
@@ -118,7 +119,7 @@ def test_redis_flushed_mid_sequence(redis_cache):
 
 
 def test_a_read_only_request_with_a_warm_cache(redis_cache, settings, client, monkeypatch):
-    """No database query and a single Redis round trip."""
+    """No database query and a single Redis round trip (the entry and the fence)."""
     settings.ROOT_URLCONF = "tests.support.http_urls"
     key = new_session(visits=5).session_key
     client.cookies[settings.SESSION_COOKIE_NAME] = key
@@ -135,7 +136,7 @@ def test_a_read_only_request_with_a_warm_cache(redis_cache, settings, client, mo
         response = client.get("/read/")
     assert response.json() == {"visits": 5}
     assert len(queries) == 0
-    assert commands == ["GET"]
+    assert commands == ["MGET"]
 
 
 def test_a_save_racing_a_logout_cannot_bring_the_session_back(
@@ -236,13 +237,44 @@ def test_an_interrupted_read_never_answers_the_next_one(redis_cache, monkeypatch
     assert SessionStore(second).load() == {"who": "b"}
 
 
-def test_threads_read_through_their_own_connections(redis_cache):
+def test_threads_read_through_their_own_connections(redis_cache, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
+    from sessions_app.http import revocations
+
+    # The fence stands throughout, so that no thread reads the (in-memory) test database.
+    monkeypatch.setattr(revocations, "fence_seconds", lambda timeout: 60.0)
     keys = {new_session(n=n).session_key: n for n in range(20)}
+    SessionStore(next(iter(keys))).load()
 
     def load(key: str) -> int:
         return SessionStore(key).load()["n"]
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(load, list(keys) * 5)) == list(keys.values()) * 5
+
+
+def test_a_revocation_another_process_recorded_is_honoured_once_the_fence_lapses(
+    redis_cache, monkeypatch, django_capture_on_commit_callbacks
+):
+    """What a worker that never saw the outage does: its cache still holds the entry."""
+    from sessions_app.http.cache_keys import FENCE
+    from sessions_app.models import Revocation
+
+    key = new_session(user="ann").session_key
+    assert SessionStore(key).load() == {"user": "ann"}  # cached, under a standing fence
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis is unreachable")
+
+    monkeypatch.setattr(type(redis_cache), "set_many", unreachable)
+    monkeypatch.setattr(type(redis_cache), "delete", unreachable)  # the fence stays up too
+    with django_capture_on_commit_callbacks(execute=True):
+        SessionStore(key).flush()
+    monkeypatch.undo()
+    assert Revocation.objects.filter(key_hash=hash_key(key)).exists()
+    assert redis_cache.get(f"sessions_app:k:{hash_key(key)}") is not None  # the stale entry
+    redis_cache.delete(FENCE)  # it lapses: an outage lasts longer than the fence stands
+    assert SessionStore(key).load() == {}
+    assert not Revocation.objects.exists()
+    assert SessionStore(key).load() == {}  # from the cache now: REVOKED

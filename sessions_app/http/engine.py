@@ -4,6 +4,12 @@ Keys are stored only as SHA-256 hashes; with ``SESSIONS_APP["CACHE_ALIAS"]``
 reads are served from the cache and writes go through to the database, and
 every operation falls back to the database when the cache is down. Loading an
 unknown, expired, idle or too old key never writes and never adopts the key.
+
+Only live web sessions are the engine's (see ``services.http_sessions``): the key of
+a conversation, a TTL session, or an archived or deleted session reads as unknown.
+A flush deletes the row only on logout or when no user is signed in to the session:
+Django's ``login()`` flushes a session signed in to another user, and that
+session stays intact and theirs while the login gets a fresh one.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 
+from sessions_app.http.cache_keys import FOREIGN
 from sessions_app.utils.keys import hash_key, new_key
 
 if TYPE_CHECKING:
@@ -39,6 +47,9 @@ class SessionStore(SessionBase):
         self._entry: Entry | None = None  # what the service knows of the loaded session
         self._link: dict[str, Any] = {}
         self._hashed: tuple[str, str] | None = None  # (key, its hash): load and save hash once
+        # The key sent opens a live session that is not the engine's (e.g. a conversation).
+        self.foreign = False
+        self._logging_out = False
 
     def _validate_session_key(self, key: Any) -> bool:
         """Django's rule (at least 8 characters) plus: only characters keys are made of."""
@@ -52,9 +63,11 @@ class SessionStore(SessionBase):
 
     def load(self) -> dict[str, Any]:
         key_hash = self._hash(self.session_key) if self.session_key else None
-        entry: Entry | None = (
+        found = (
             _service().find(key_hash, time.time(), self.decode, touch=True) if key_hash else None
         )
+        self.foreign = found is FOREIGN
+        entry: Entry | None = None if self.foreign else found
         self._entry = entry
         if entry is None:
             self._session_key = None  # never adopt a key we do not know
@@ -64,7 +77,8 @@ class SessionStore(SessionBase):
     def exists(self, session_key: str | None) -> bool:
         if not session_key:
             return False
-        return _service().find(hash_key(session_key), time.time(), self.decode) is not None
+        found = _service().find(hash_key(session_key), time.time(), self.decode)
+        return found is not None and found is not FOREIGN
 
     def _get_new_session_key(self) -> str:
         # No existence check: the unique key hash makes a collision a CreateError, retried.
@@ -107,6 +121,26 @@ class SessionStore(SessionBase):
         _service().delete(hash_key(key))
         if key == self.session_key:
             self._entry = None
+
+    def logging_out(self) -> None:
+        """The next flush is a logout (``user_logged_out``): it deletes the row."""
+        self._logging_out = True
+
+    def flush(self) -> None:
+        """Empty the session and forget its key; delete the row on logout, or when no user
+        is signed in to it. A session signed in to a user is otherwise left as it is
+        (Django's ``login()`` flushes another user's session: it stays theirs)."""
+        signed_in = SESSION_KEY in self._session  # type: ignore[attr-defined]
+        if self._logging_out or not signed_in:
+            super().flush()
+        else:
+            self.clear()
+            self._session_key = None
+        self._entry = None
+        self._logging_out = False
+
+    async def aflush(self) -> None:
+        await sync_to_async(self.flush)()
 
     def cycle_key(self) -> None:
         """A new key for the same row, so the session keeps its id, messages and context."""

@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -25,7 +26,7 @@ from django_redis.serializers.pickle import PickleSerializer
 from sessions_app.cache import TOMBSTONE, cache_add, tombstone
 from sessions_app.conf import app_settings
 from sessions_app.http import revocations
-from sessions_app.http.cache_keys import KEY_PREFIX, REVOKED, engine_key
+from sessions_app.http.cache_keys import FENCE, KEY_PREFIX, REVOKED, engine_key
 
 logger = logging.getLogger("sessions_app.cache")
 
@@ -45,6 +46,8 @@ class _EngineRedis(NamedTuple):
     # one connection (see _thread_redis); else None, and django-redis picks the client.
     pool: Any
     key_prefix: str  # the raw key of an entry is key_prefix + key_hash
+    fence_key: str  # the raw key of the fence (see revocations)
+    fence_ms: int  # how long the fence stands
     revoked: bytes  # REVOKED and TOMBSTONE as stored
     tombstone: bytes
     loads: Callable[[bytes], Any]
@@ -69,10 +72,13 @@ def _build_engine_redis(cache: BaseCache) -> _EngineRedis | str:
     plain = isinstance(getattr(client, "_serializer", None), PickleSerializer) and isinstance(
         getattr(client, "_compressor", None), IdentityCompressor
     )
+    socket_timeout = write.connection_pool.connection_kwargs.get("socket_timeout")
     return _EngineRedis(
         client=client,
         pool=write.connection_pool if single else None,
         key_prefix=key_prefix,
+        fence_key=str(client.make_key(FENCE)),
+        fence_ms=int(revocations.fence_seconds(socket_timeout) * 1000),
         revoked=client.encode(REVOKED),
         tombstone=client.encode(TOMBSTONE),
         loads=pickle.loads if plain else client.decode,
@@ -136,19 +142,31 @@ def forget_engine_redis() -> None:
 
 
 def get_engine_entry(key_hash: str) -> Any:
-    """The engine's cached entry of a key hash, ``REVOKED``, or ``None`` (one GET)."""
-    if revocations.pending and not revocations.retry_pending():
-        return None  # still unreachable: a revoked key must not be served, ask the database
+    """The engine's cached entry of a key hash, ``REVOKED``, or ``None``.
+
+    One round trip: the entry and the fence (``MGET``). Under a lapsed fence the
+    entry is not trusted: the recorded revocations are written first, and this
+    read answers ``None`` (the database answers).
+    """
     try:
         cache, handle = _engine_cache()
         if handle is not None:
-            raw = _thread_redis(handle, write=False).get(_raw_key(handle, key_hash))
+            connection = _thread_redis(handle, write=False)
+            raw, fence = connection.mget(_raw_key(handle, key_hash), handle.fence_key)
+            if fence is None:
+                _settle(cache, handle)
+                return None
             if raw is None or raw == handle.tombstone:
                 return None
             return REVOKED if raw == handle.revoked else handle.loads(raw)
         if cache is None:
             return None
-        value = cache.get(engine_key(key_hash))
+        entry_key = engine_key(key_hash)
+        values = cache.get_many([entry_key, FENCE])
+        if FENCE not in values:
+            _settle(cache, handle)
+            return None
+        value = values.get(entry_key)
     except Exception as exc:
         _drop_thread_redis()
         logger.warning("Session cache read failed, the database answers instead: %s", exc)
@@ -157,6 +175,24 @@ def get_engine_entry(key_hash: str) -> Any:
         _drop_thread_redis()
         raise
     return None if value == TOMBSTONE else value
+
+
+def _settle(cache: BaseCache | None, handle: _EngineRedis | None) -> None:
+    """Write the recorded revocations, then raise the fence until ``fence_seconds`` after
+    the database was read. The expiry is absolute and in Redis's own clock (read before
+    the database): a write delayed by an outage cannot extend it, and the clocks of the
+    application's hosts do not matter."""
+    if handle is None:
+        checked = revocations.settle()
+        remaining = None if checked is None else checked + revocations.FENCE_MAX - time.time()
+        if cache is not None and remaining is not None and remaining > 0:
+            cache.set(FENCE, 1, remaining)
+        return
+    connection = _thread_redis(handle, write=True)
+    seconds, microseconds = connection.time()
+    if revocations.settle() is not None:
+        until = seconds * 1000 + microseconds // 1000 + handle.fence_ms
+        connection.set(handle.fence_key, b"1", pxat=until)
 
 
 def add_engine_entry(key_hash: str, entry: Any, timeout: float) -> None:

@@ -16,8 +16,11 @@ Django's settings, deleting the cookie of an emptied session, no save on 5xx,
   expired id is not adopted.
 - A header client whose session is empty at the end (flushed, or its id was
   unknown) gets an empty header, the header's analogue of deleting the cookie:
-  "forget your key". A cookie-only client gets no header then.
-- ``Vary: Cookie, <header>`` on every response that accessed the session.
+  "forget your key". A cookie-only client gets no header then, and neither does a
+  header client whose key opens a session the engine does not serve (a
+  conversation's key, the REST API's credential).
+- ``Vary: Cookie, <header>`` on every response that accessed the session, and
+  ``Cache-Control: no-store`` on every response that carries a key (header or cookie).
 
 Sync middleware: Django runs it under ASGI through ``MiddlewareMixin``.
 """
@@ -30,7 +33,7 @@ from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.http.request import HttpHeaders
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from sessions_app.conf import app_settings
 
@@ -49,6 +52,11 @@ def header_key(request: HttpRequest) -> str:
     """The session key in the ``HEADER_NAME`` request header, or "" when there is none."""
     key: str = request.META.get(HttpHeaders.to_wsgi_name(app_settings.HEADER_NAME), "")
     return key.strip()
+
+
+def carries_session_cookie(response: HttpResponseBase) -> bool:
+    cookie = response.cookies.get(settings.SESSION_COOKIE_NAME)
+    return cookie is not None and bool(cookie.value)
 
 
 def read_incoming(request: HttpRequest) -> Incoming:
@@ -80,6 +88,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
             response[header_name] = value
         if request.session.accessed or value is not None:
             patch_vary_headers(response, ("Cookie", header_name))
+        if value or carries_session_cookie(response):
+            patch_cache_control(response, no_store=True)  # a cached copy would hand out the key
         return response
 
     @staticmethod
@@ -95,7 +105,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
     ) -> str | None:
         session = request.session
         if session.is_empty():
-            return "" if incoming.via_header else None
+            # A key that opens a session the engine does not serve (a conversation, for the
+            # API) is not the client's to forget.
+            told_to_forget = incoming.via_header and not getattr(session, "foreign", False)
+            return "" if told_to_forget else None
         key = session.session_key
         issued = key != incoming.key
         # Like Django's cookie: a key issued in a failed (5xx) request was not saved.

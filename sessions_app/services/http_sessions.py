@@ -4,6 +4,13 @@ The engine (``sessions_app.http``) calls this module. It caches one small entry 
 key (``http.entry_cache``): the decoded payload and the times that decide whether
 the session is still live. Reads hit the cache first; writes go to the database,
 then refresh the entry.
+
+The engine loads and writes only live web sessions: rows it created (no provider,
+a Django payload), in a writable status and not expired. Any other row (a
+conversation, a TTL session, an archived, expired or deleted session) reads as an
+unknown key, and every statement that writes carries the same condition, so such a
+row is never written. A row's owner is never changed: a link to a user is written
+only to a row with no owner or that owner.
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connections, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sessions_app.conf import app_settings
 from sessions_app.http import entry_cache, revocations
-from sessions_app.http.cache_keys import REVOKED
-from sessions_app.models import Sandbox, Session, SessionStatus
+from sessions_app.http.cache_keys import FOREIGN, REVOKED
+from sessions_app.models import WRITABLE_STATUSES, Sandbox, Session, SessionStatus
 from sessions_app.services import lifecycle, sql
 from sessions_app.services.sandboxes import get_or_create_sandbox
 
@@ -35,6 +43,9 @@ class Entry(NamedTuple):
 
 ENTRY_FIELDS = ("session_data", "expires_at", "created_at", "last_activity")
 ENTRY_LENGTH = len(Entry._fields)
+SELECT_FIELDS = (*ENTRY_FIELDS, "status", "provider")  # the entry, and whether it is the engine's
+WEB_PROVIDER = ""  # a web session has no provider, and a payload (the engine always writes one)
+WEB_PARAMS = [*WRITABLE_STATUSES, WEB_PROVIDER, ""]
 
 
 def _epoch(moment: datetime | None) -> float | None:
@@ -68,25 +79,61 @@ def _remember(key_hash: str, entry: Entry, now: float, *, replace: bool) -> None
         entry_cache.add_engine_entry(key_hash, tuple(entry), timeout)
 
 
+def is_web(status: str, provider: str, encoded: str) -> bool:
+    """Whether the engine may serve the row: a web session in a writable status."""
+    return status in WRITABLE_STATUSES and provider == WEB_PROVIDER and encoded != ""
+
+
+def may_be_cached(session: Session) -> bool:
+    """Whether the engine may hold an entry of this row (a web session, in any status)."""
+    return session.provider == WEB_PROVIDER and session.session_data != ""
+
+
+def web_sessions() -> QuerySet[Session]:
+    """The rows the engine may write (and delete): live web sessions."""
+    unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    web = Session.objects.filter(unexpired, status__in=WRITABLE_STATUSES, provider=WEB_PROVIDER)
+    return web.exclude(session_data="")
+
+
+def _foreign(key_hash: str, expires: datetime | None, now: float) -> tuple[str] | None:
+    """A live session the engine does not serve (e.g. a conversation in ``X-Session-ID``);
+    ``None`` once it has expired (an unknown key)."""
+    if expires is not None and expires.timestamp() <= now:
+        return None
+    timeout: float = app_settings.CACHE_TIMEOUT
+    if expires is not None:
+        timeout = min(timeout, expires.timestamp() - now)
+    entry_cache.add_engine_entry(key_hash, FOREIGN, timeout)
+    return FOREIGN
+
+
 def find(
     key_hash: str, now: float, decode: Callable[[str], dict[str, Any]], *, touch: bool = False
-) -> Entry | None:
+) -> Entry | tuple[str] | None:
     """The live entry of this key, from the cache or the database; never inserts a row.
 
-    The cache holds the decoded payload, so a cached read verifies no signature.
-    With ``touch``, activity is recorded at most once per ``TOUCH_INTERVAL``.
+    ``FOREIGN`` when the key opens a live session that is not the engine's (the
+    engine treats it as unknown; the middleware need not tell the client to
+    forget it). The cache holds the decoded payload, so a cached read verifies
+    no signature. With ``touch``, activity is recorded at most once per
+    ``TOUCH_INTERVAL``.
     """
     cached = entry_cache.get_engine_entry(key_hash)
     if type(cached) is tuple and len(cached) == ENTRY_LENGTH:
         entry = Entry._make(cached)
     elif cached == REVOKED:
         return None  # deleted, or its key rotated: never served again
+    elif cached == FOREIGN:
+        return FOREIGN
     else:
         row = _select(key_hash)
         if row is None:
             return None
-        encoded, *times = row
-        entry = _entry(decode(encoded), *times)
+        encoded, expires, created, seen, status, provider = row
+        if not is_web(status, provider, encoded):
+            return _foreign(key_hash, expires, now)
+        entry = _entry(decode(encoded), expires, created, seen)
         _remember(key_hash, entry, now, replace=False)
     if not is_live(entry, now, app_settings.ABSOLUTE_TIMEOUT, app_settings.IDLE_TIMEOUT):
         return None
@@ -123,20 +170,35 @@ def _execute(statement: str, params: list[Any], *, may_fail: bool = False) -> in
 
 
 @functools.cache
-def _live_condition(alias: str) -> str:
+def _select_statement(alias: str) -> tuple[str, list[Any]]:
     connection = connections[alias]
-    return (
-        f"{sql.column(Session, 'key_hash', connection)} = %s "
+    columns = ", ".join(sql.column(Session, name, connection) for name in SELECT_FIELDS)
+    statement = (
+        f"SELECT {columns} FROM {Session._meta.db_table} "
+        f"WHERE {sql.column(Session, 'key_hash', connection)} = %s "
         f"AND {sql.column(Session, 'status', connection)} <> %s"
     )
+    return statement, sql.row_converters(Session, SELECT_FIELDS, connection)
 
 
 @functools.cache
-def _select_statement(alias: str) -> tuple[str, list[Any]]:
+def _web_condition(alias: str, owned: bool) -> str:
+    """The row of a key hash, if the engine may write it (``WEB_PARAMS``, then now);
+    with ``owned``, only if it has no owner or the user given last."""
     connection = connections[alias]
-    columns = ", ".join(sql.column(Session, name, connection) for name in ENTRY_FIELDS)
-    statement = f"SELECT {columns} FROM {Session._meta.db_table} WHERE {_live_condition(alias)}"
-    return statement, sql.row_converters(Session, ENTRY_FIELDS, connection)
+
+    def col(name: str) -> str:
+        return sql.column(Session, name, connection)
+
+    statuses = ", ".join(["%s"] * len(WRITABLE_STATUSES))
+    condition = (
+        f"{col('key_hash')} = %s AND {col('status')} IN ({statuses}) "
+        f"AND {col('provider')} = %s AND {col('session_data')} <> %s "
+        f"AND ({col('expires_at')} IS NULL OR {col('expires_at')} > %s)"
+    )
+    if owned:
+        condition += f" AND ({col('user')} IS NULL OR {col('user')} = %s)"
+    return condition
 
 
 @functools.cache
@@ -144,7 +206,8 @@ def _update_statement(alias: str, names: tuple[str, ...]) -> tuple[str, list[Any
     """The UPDATE of ``names`` and their fields (to prepare the values)."""
     connection = connections[alias]
     sets = ", ".join(f"{sql.column(Session, name, connection)} = %s" for name in names)
-    statement = f"UPDATE {Session._meta.db_table} SET {sets} WHERE {_live_condition(alias)}"
+    condition = _web_condition(alias, "user_id" in names)
+    statement = f"UPDATE {Session._meta.db_table} SET {sets} WHERE {condition}"
     return statement, [Session._meta.get_field(name) for name in names]
 
 
@@ -186,15 +249,19 @@ def _insert(session: Session) -> bool:
     return True
 
 
-def _update(key_hash: str, changes: dict[str, Any], *, may_fail: bool = False) -> int:
-    """One UPDATE of the live row with this key hash; returns how many rows (0 or 1)."""
+def _update(key_hash: str, changes: dict[str, Any]) -> int:
+    """One UPDATE of the live web session with this key hash; returns how many rows (0 or 1)."""
     connection = sql.connection_for(Session)
     statement, fields = _update_statement(connection.alias, tuple(changes))
     values = [
         field.get_db_prep_save(value, connection)
         for field, value in zip(fields, changes.values(), strict=True)
     ]
-    return _execute(statement, [*values, key_hash, SessionStatus.DELETED], may_fail=may_fail)
+    now = sql.prepare(Session, "expires_at", timezone.now(), connection)
+    params = [*values, key_hash, *WEB_PARAMS, now]
+    if "user_id" in changes:
+        params.append(changes["user_id"])
+    return _execute(statement, params)
 
 
 def create(
@@ -248,19 +315,26 @@ def save(
 
 
 def rekey(old_hash: str, new_hash: str) -> bool | None:
-    """Give a live session a new key; False if the old key is gone, None if the new one is taken."""
+    """Give a live session a new key; False if the old key is gone, None if the new one is taken.
+
+    The old key's revocation is recorded in the same transaction (see ``revocations``).
+    """
     try:
-        moved = _update(old_hash, {"key_hash": new_hash}, may_fail=True)
+        with transaction.atomic(using=sql.connection_for(Session).alias):
+            # A collision rolls this transaction (or savepoint) back: nothing else is in it.
+            moved = _update(old_hash, {"key_hash": new_hash})
+            if moved:
+                revocations.revoke_on_commit(old_hash)
     except IntegrityError:
         return None
     if moved:
         entry_cache.invalidate_engine_entry(old_hash)
-        revocations.revoke_on_commit(old_hash)
     return bool(moved)
 
 
 def delete(key_hash: str) -> None:
-    deleted, _ = Session.objects.filter(key_hash=key_hash).delete()
+    """Delete the web session of this key; any other row stays as it is."""
+    deleted, _ = web_sessions().filter(key_hash=key_hash).delete()
     if not deleted:  # else the post_delete receiver has invalidated every cached view
         entry_cache.invalidate_engine_entry(key_hash)
 
