@@ -6,19 +6,42 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sessions_app.exceptions import ConfigurationError, ValidationError
-from sessions_app.limits import MAX_NAME, MAX_TAG_LENGTH, MAX_TAGS
-from sessions_app.validation import json_object
+from sessions_app.limits import (
+    MAX_AGE_DAYS,
+    MAX_MAX_MESSAGES,
+    MAX_NAME,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_TIMEOUT_MINUTES,
+    MAX_TOKENS_PER_MESSAGE,
+)
+from sessions_app.validation import json_object, unstorable
 
 # These are columns of Session (max_messages so appends can check it in SQL);
 # the rest lives in Session.config.
 COLUMN_FIELDS = ("name", "description", "tags", "max_messages")
+# The largest value of each numeric setting: what its column stores, or what keeps its
+# timedelta representable.
+NUMBER_MAXIMA = {
+    "max_messages": MAX_MAX_MESSAGES,
+    "max_tokens_per_message": MAX_TOKENS_PER_MESSAGE,
+    "session_timeout_minutes": MAX_TIMEOUT_MINUTES,
+    "auto_archive_after": MAX_AGE_DAYS,
+    "auto_delete_after": MAX_AGE_DAYS,
+}
 
 
 def _positive_or_none(name: str, value: Any) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"{name} must be a positive integer or null, not {value!r}.")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= NUMBER_MAXIMA[name]
+    ):
+        raise ConfigurationError(
+            f"{name} must be an integer from 1 to {NUMBER_MAXIMA[name]}, or null."
+        )
 
 
 def clean_tags(tags: Any) -> list[str]:
@@ -27,7 +50,7 @@ def clean_tags(tags: Any) -> list[str]:
     cleaned = sorted({t.strip() for t in tags if t.strip()})
     if len(cleaned) > MAX_TAGS:
         raise ConfigurationError(f"At most {MAX_TAGS} tags are allowed.")
-    if any(len(t) > MAX_TAG_LENGTH or "\x00" in t for t in cleaned):
+    if any(len(t) > MAX_TAG_LENGTH or unstorable(t) for t in cleaned):
         raise ConfigurationError(f"A tag is at most {MAX_TAG_LENGTH} printable characters.")
     return cleaned
 
@@ -49,18 +72,12 @@ class SessionConfig:
         self.validate()
 
     def validate(self) -> None:
-        if not isinstance(self.name, str) or len(self.name) > MAX_NAME or "\x00" in self.name:
+        if not isinstance(self.name, str) or len(self.name) > MAX_NAME or unstorable(self.name):
             raise ConfigurationError(f"name must be a string of at most {MAX_NAME} characters.")
-        if not isinstance(self.description, str) or "\x00" in self.description:
+        if not isinstance(self.description, str) or unstorable(self.description):
             raise ConfigurationError("description must be a string.")
         self.tags = clean_tags(self.tags)
-        for name in (
-            "max_messages",
-            "max_tokens_per_message",
-            "session_timeout_minutes",
-            "auto_archive_after",
-            "auto_delete_after",
-        ):
+        for name in NUMBER_MAXIMA:
             _positive_or_none(name, getattr(self, name))
         for name in ("provider_config", "custom_settings"):
             try:
@@ -77,6 +94,18 @@ class SessionConfig:
         if unknown:
             raise ConfigurationError(f"Unknown config fields: {', '.join(sorted(unknown))}.")
         return cls(**data)
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> SessionConfig:
+        """A stored config, with numbers saved before their bound was checked clamped to it
+        (a timeout of 10**10 minutes means as much as the longest allowed one)."""
+        clamped = {
+            name: min(value, NUMBER_MAXIMA[name])
+            if name in NUMBER_MAXIMA and isinstance(value, int) and not isinstance(value, bool)
+            else value
+            for name, value in data.items()
+        }
+        return cls.from_dict(clamped)
 
     @classmethod
     def coerce(cls, config: SessionConfig | dict[str, Any] | None) -> SessionConfig:

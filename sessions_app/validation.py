@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,10 @@ from sessions_app.exceptions import ValidationError
 if TYPE_CHECKING:
     # django-stubs resolves AUTH_USER_MODEL to this name.
     from django.contrib.auth.models import User
-from sessions_app.limits import MAX_EXTERNAL_USER_ID, MAX_TTL_SECONDS
+from sessions_app.limits import MAX_EXTERNAL_USER_ID, MAX_JSON_DEPTH, MAX_TTL_SECONDS
+
+# NUL (refused by PostgreSQL's text and jsonb) and lone surrogates (not encodable as UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def positive_number(
@@ -46,18 +50,57 @@ def limit(value: Any) -> int | None:
     return int(value)
 
 
+def unstorable(value: str) -> bool:
+    """True for text no column stores: with a NUL or a lone surrogate (half a UTF-16 pair)."""
+    return _UNSTORABLE.search(value) is not None
+
+
+def _unstorable_text(name: str, **error: Any) -> ValidationError:
+    # The message never quotes the text: a lone surrogate cannot be rendered as JSON either.
+    return ValidationError(
+        f"{name} must not contain NUL characters or lone surrogates.",
+        **{"error_code": "invalid_text", **error},
+    )
+
+
 def text(value: Any, name: str, **error: Any) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a string.", **error)
-    if "\x00" in value:
-        raise ValidationError(f"{name} must not contain NUL characters.", **error)
+    if unstorable(value):
+        raise _unstorable_text(name, **error)
     return value
+
+
+def storable_json(value: Any, name: str, *, depth: int = 0, **error: Any) -> None:
+    """Refuse JSON no database stores or the app can walk: text as ``text`` refuses it (keys
+    included), or nesting deeper than ``MAX_JSON_DEPTH`` (``depth``: the levels above
+    ``value``). Iterative, so any depth is safe."""
+    pending: list[tuple[Any, int]] = [(value, depth)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, str):
+            if unstorable(node):
+                raise _unstorable_text(name, **error)
+            continue
+        if not isinstance(node, dict | list | tuple):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise ValidationError(
+                f"{name} is nested deeper than {MAX_JSON_DEPTH} levels.",
+                **{"error_code": "json_too_deep", **error},
+            )
+        if isinstance(node, dict):
+            pending.extend((key, depth) for key in node if isinstance(key, str))
+            pending.extend((child, depth + 1) for child in node.values())
+        else:
+            pending.extend((child, depth + 1) for child in node)
 
 
 def json_object(value: Any, name: str, **error: Any) -> dict[str, Any]:
     """A JSON object the database can store, as it will read back (datetimes become strings)."""
     if not isinstance(value, dict):
         raise ValidationError(f"{name} must be an object.", **error)
+    storable_json(value, name, **error)
     try:
         encoded = json.dumps(value, cls=DjangoJSONEncoder)
     except (TypeError, ValueError) as exc:

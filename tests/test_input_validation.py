@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from sessions_app import limits
 from sessions_app.exceptions import ConfigurationError, MiddlewareError, ValidationError
 from sessions_app.manager import SessionManager
 from sessions_app.models import Message, Sandbox, Session
@@ -17,6 +18,17 @@ from sessions_app.pipeline import MessageMiddleware
 pytestmark = pytest.mark.django_db
 
 NAN, INF = float("nan"), float("inf")
+LONE = "\ud800"  # a lone surrogate: not UTF-8, refused by PostgreSQL
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+DEEP = _nested(1000)
 
 
 @pytest.mark.parametrize(
@@ -60,6 +72,32 @@ NAN, INF = float("nan"), float("inf")
         (lambda m, s: m.generate_artifact_key("a/b", "x"), ValidationError),
         (lambda m, s: SessionManager("x" * 65), ConfigurationError),
         (lambda m, s: SessionManager("no spaces"), ConfigurationError),
+        # Issue 9, finding 5: what PostgreSQL, a timedelta or the stack cannot hold.
+        (lambda m, s: m.create_session(metadata={LONE: 1}), ValidationError),
+        (lambda m, s: m.create_session(metadata={"k": [LONE]}), ValidationError),
+        (lambda m, s: m.create_session(metadata=DEEP), ValidationError),
+        (lambda m, s: m.create_session(session_config={"name": LONE}), ConfigurationError),
+        (lambda m, s: m.create_session(session_config={"tags": [LONE]}), ConfigurationError),
+        (
+            lambda m, s: m.create_session(session_config={"custom_settings": DEEP}),
+            ConfigurationError,
+        ),
+        (lambda m, s: m.create_session(session_config={"max_messages": 2**64}), ConfigurationError),
+        (
+            lambda m, s: s.update_config({"max_messages": limits.MAX_MAX_MESSAGES + 1}),
+            ConfigurationError,
+        ),
+        (lambda m, s: s.update_config({"session_timeout_minutes": 10**10}), ConfigurationError),
+        (lambda m, s: s.update_metadata({"k": LONE}), ValidationError),
+        (lambda m, s: s.send_message(f"hi {LONE}"), ValidationError),
+        (lambda m, s: s.send_message("hi", metadata={LONE: 1}), ValidationError),
+        (lambda m, s: s.update_context({LONE: 1}), ValidationError),
+        (lambda m, s: s.update_context({"k": DEEP}), ValidationError),
+        (lambda m, s: s.update_context({".".join("k" * 2000): 1}), ValidationError),
+        (
+            lambda m, s: [m.extend_session_ttl(s.session_id, 3153600000) for _ in range(3)],
+            ValidationError,
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(manager, call, error):
@@ -175,3 +213,26 @@ def test_handle_exposes_the_session_fields(manager):
     assert (session.name, session.description, session.tags) == ("N", "D", ["a", "b"])
     assert session.last_activity >= session.created_at
     assert session.user_id == "u" and session.sandbox_id == "tests"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("metadata", '{"k": "\\ud800"}', "invalid_text"),
+        ("metadata", '{"\\ud800": 1}', "invalid_text"),
+        ("metadata", "[" * 500 + "]" * 500, "invalid"),
+        ("metadata", "[" * 5000 + "]" * 5000, "json_too_deep"),
+        ("metadata", '{"k": ' + "[" * 100 + "]" * 100 + "}", "json_too_deep"),
+        ("name", "a\ud800", None),
+    ],
+)
+def test_the_admin_form_refuses_what_the_services_refuse(manager, field, value, code):
+    from sessions_app.admin.sessions import SessionChangeForm
+
+    session = manager.create_session()
+    record = Session.objects.get(pk=session.session_id)
+    data = {"name": "n", "description": "", "metadata": "{}", "expires_at": "", field: value}
+    form = SessionChangeForm(data=data, instance=record)
+    assert not form.is_valid()
+    if code:
+        assert [error.code for error in form.errors.as_data()[field]] == [code]

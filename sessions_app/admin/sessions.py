@@ -48,12 +48,23 @@ def _form_error(exc: SessionError) -> forms.ValidationError:
     return forms.ValidationError(exc.message, code=exc.error_code)
 
 
+class BoundedJSONField(forms.JSONField):
+    """Django's JSON form field, with text nested past the decoder's stack an error too."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise forms.ValidationError("Nested too deeply.", code="json_too_deep") from None
+
+
 class SessionChangeForm(forms.ModelForm):
     """Checks each editable field with the rule the service that saves it applies."""
 
     class Meta:
         model = Session
         fields = EDITABLE
+        field_classes = {"metadata": BoundedJSONField}
 
     def clean_metadata(self) -> dict[str, Any]:
         try:

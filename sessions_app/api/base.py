@@ -7,12 +7,18 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from sessions_app.api.errors import exception_handler
+from sessions_app.api.headers import mark_private
 from sessions_app.api.outputs import ErrorOutput
 from sessions_app.api.throttles import AnonThrottle, SessionThrottle, UserThrottle
+from sessions_app.exceptions import ValidationError
+from sessions_app.limits import MAX_JSON_DEPTH
+from sessions_app.validation import storable_json
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: field errors, or {detail, code}.",
@@ -47,11 +53,40 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
     }
 
 
-class ApiView(APIView):
-    """Throttles, parsers and error answers are the API's own, whatever ``REST_FRAMEWORK`` says."""
+class StorableJSONParser(JSONParser):
+    """DRF's JSON parser, refusing a body that no view could store (400 with a ``code``):
+    malformed JSON, nesting deeper than ``MAX_JSON_DEPTH``, text with NUL or lone surrogates."""
 
-    parser_classes = [JSONParser]
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except ParseError as exc:
+            raise ValidationError(str(exc.detail), error_code="malformed_json") from None
+        except RecursionError:
+            raise ValidationError(
+                f"The body is nested deeper than {MAX_JSON_DEPTH} levels.",
+                error_code="json_too_deep",
+            ) from None
+        if not isinstance(data, dict):
+            storable_json(data, "The body")
+            return data
+        storable_json(list(data), "A field name")
+        for field, value in data.items():
+            storable_json(value, field, depth=1, details={"field": field})
+        return data
+
+
+class ApiView(APIView):
+    """Throttles, parsers, error answers and caching headers are the API's own, whatever
+    ``REST_FRAMEWORK`` says."""
+
+    parser_classes = [StorableJSONParser]
     throttle_classes = [UserThrottle, AnonThrottle, SessionThrottle]
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
         return exception_handler
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        mark_private(self, response)
+        return response

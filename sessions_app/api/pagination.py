@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from typing import Any
+
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 
 from sessions_app.conf import app_settings
+from sessions_app.exceptions import ValidationError
+from sessions_app.limits import MAX_SEQ
 
 
 class ConfiguredPageSize:
@@ -27,6 +32,31 @@ class SessionPagination(ConfiguredPageSize, PageNumberPagination):
 
 
 class MessageCursorPagination(ConfiguredPageSize, CursorPagination):
-    """Ascending by sequence number: stable while new messages arrive."""
+    """Ascending by sequence number: stable while new messages arrive.
+
+    A cursor the API did not make (undecodable, or a position that is not a sequence number)
+    is a 400 ``invalid_cursor``, where DRF answers 404 or fails in the query.
+    """
 
     ordering = "seq"
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            cursor: Cursor | None = super().decode_cursor(request)
+        except NotFound:
+            cursor = None
+            valid = False
+        else:
+            valid = cursor is None or _is_seq(cursor.position)
+        if not valid:
+            raise ValidationError("Invalid cursor.", error_code="invalid_cursor")
+        return cursor
+
+
+def _is_seq(position: Any) -> bool:
+    """A position DRF decoded from a cursor: for this ordering, a ``seq`` in ASCII digits."""
+    if position is None:
+        return True
+    if not (isinstance(position, str) and position.isascii() and position.isdigit()):
+        return False
+    return len(position) <= len(str(MAX_SEQ)) and int(position) <= MAX_SEQ

@@ -10,11 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.exceptions import ContextConflictError, StorageError, ValidationError
+from sessions_app.limits import MAX_JSON_DEPTH
 from sessions_app.models import Context, Session
 from sessions_app.pipeline import LifecycleEvent, Pipeline
 from sessions_app.services.guards import lock_writable
 from sessions_app.utils.dotpath import expand_dotted, get_path, merge_patch
-from sessions_app.validation import json_object
+from sessions_app.validation import json_object, storable_json
 
 DEFAULT_SECTION = "conversation_context"
 MAX_ATTEMPTS = 20
@@ -70,6 +71,12 @@ def _by_section(updates: dict[str, Any], session_id: Any) -> dict[str, dict[str,
         raise ValidationError(
             "Context keys must be names or dotted paths of names.", session_id=session_id
         )
+    if any(key.count(".") >= MAX_JSON_DEPTH for key in updates):
+        raise ValidationError(
+            f"A context key has more than {MAX_JSON_DEPTH} parts.",
+            session_id=session_id,
+            error_code="json_too_deep",
+        )
     routed: dict[str, dict[str, Any]] = {}
     for key, value in expand_dotted(updates).items():
         if key in Context.SECTIONS:
@@ -78,6 +85,9 @@ def _by_section(updates: dict[str, Any], session_id: Any) -> dict[str, dict[str,
             routed.setdefault(key, {}).update(value)
         else:
             routed.setdefault(DEFAULT_SECTION, {})[key] = value
+    for name, section in routed.items():
+        # Dotted keys nest: "a.b.c" is three levels, so the depth is checked once expanded.
+        storable_json(section, name, session_id=session_id)
     return routed
 
 

@@ -41,7 +41,11 @@ def _check_timeout(session: Session) -> None:
     minutes = session.config.get("session_timeout_minutes")
     if not minutes:
         return
-    cutoff = timezone.now() - timedelta(minutes=minutes)
+    try:
+        cutoff = timezone.now() - timedelta(minutes=minutes)
+    except (OverflowError, TypeError):
+        # Stored before the bound (MAX_TIMEOUT_MINUTES) was checked: longer than any history.
+        return
     if session.last_activity < cutoff:
         # The copy in hand may be old; only the stored activity decides.
         session.refresh_from_db(fields=["last_activity"])

@@ -120,7 +120,7 @@ def _write_tags(session: Session, tags: list[str]) -> None:
 
 
 def session_config(session: Session) -> SessionConfig:
-    return SessionConfig.from_dict(
+    return SessionConfig.from_stored(
         {
             **session.config,
             "name": session.name,

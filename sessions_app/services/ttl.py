@@ -128,16 +128,28 @@ def update_metadata(session: Session, changes: Any, *, merge: bool = True) -> Se
 
 
 def extend_ttl(session: Session, seconds: Any) -> Session:
-    """Push the expiry later by ``seconds`` (from now when the session has no expiry)."""
+    """Push the expiry later by ``seconds`` (from now when the session has no expiry).
+
+    The new expiry is at most ``MAX_TTL_SECONDS`` ahead, as ``valid_expiry`` allows; a longer
+    extension is refused and the expiry is kept.
+    """
     delta = timedelta(seconds=positive_number(seconds, "extension", session_id=session.pk))
     now = timezone.now()
-    return update_session(
-        session,
-        lambda fresh: {
-            "expires_at": (fresh.expires_at or now) + delta,
-            "last_activity": now,
-        },
-    )
+    latest = now + timedelta(seconds=MAX_TTL_SECONDS)
+
+    def extended(fresh: Session) -> dict[str, Any]:
+        start = fresh.expires_at or now
+        # Compared before adding: an expiry stored near year 9999 plus delta would overflow.
+        if start > latest - delta:
+            days = MAX_TTL_SECONDS / 86400
+            raise ValidationError(
+                f"The extension would put the expiry more than {days:g} days ahead.",
+                session_id=session.pk,
+                error_code="ttl_too_long",
+            )
+        return {"expires_at": start + delta, "last_activity": now}
+
+    return update_session(session, extended)
 
 
 def valid_expiry(value: Any, **error: Any) -> datetime | None:

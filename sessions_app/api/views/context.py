@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from sessions_app.api.base import errors
 from sessions_app.api.outputs import ContextOutput
 from sessions_app.api.views.lookup import OneSession
+from sessions_app.limits import MAX_CONTEXT_VERSION
 from sessions_app.pipeline import get_default_pipeline
 from sessions_app.services.context import ContextSnapshot, get_context, update_context
 from sessions_app.services.representations import context_representation
@@ -30,7 +31,10 @@ def parse_if_match(header: str | None) -> int | None:
     if header is None or header.strip() == "*":
         return None
     value = header.strip().removeprefix("W/").strip('"')
-    return int(value) if value.isdigit() else -1
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), within the column's range.
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_CONTEXT_VERSION)):
+        return -1
+    return int(value)
 
 
 def context_response(snapshot: ContextSnapshot) -> Response:

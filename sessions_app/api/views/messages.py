@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.handlers.asgi import ASGIRequest
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,6 +38,15 @@ STREAM_DESCRIPTION = (
     "With `Accept: text/event-stream`, a user message's reply streams as Server-Sent Events: "
     '`message` (the stored user message), `delta` (`{"text"}`) for each part of the reply, '
     "then `done` (the stored reply) or `error` (`{detail, code}`)."
+)
+
+# One event of the stream, as a client's SSE parser reads it (``data`` is JSON text).
+STREAM_EVENT = inline_serializer(
+    "StreamEvent",
+    {
+        "event": serializers.ChoiceField(choices=["message", "delta", "done", "error"]),
+        "data": serializers.CharField(),
+    },
 )
 
 
@@ -75,7 +83,7 @@ class MessageViewSet(OneSession, ApiView, GenericViewSet):
         description=STREAM_DESCRIPTION,
         responses={
             (201, "application/json"): TurnOutput,
-            (200, MEDIA_TYPE): OpenApiResponse(OpenApiTypes.STR, description=STREAM_DESCRIPTION),
+            (200, MEDIA_TYPE): OpenApiResponse(STREAM_EVENT, description=STREAM_DESCRIPTION),
             **errors(400, 401, 404, 409, 413, 422, 429, 502),
         },
     )
