@@ -9,3 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("sessions_app.api.urls")),
 ]
+
+# JSON errors under the API (a lost database is 503 database_unavailable); Django's page elsewhere.
+handler500 = "sessions_app.api.errors.server_error"

@@ -34,6 +34,7 @@ INTEGERS = {
 TYPES = {"PROVIDERS": dict, "HOOKS": dict, "MIDDLEWARE": list | tuple, "THROTTLE_RATES": dict}
 THROTTLE_SCOPES = ("user", "anon", "session")
 THROTTLE_PERIODS = ("s", "m", "h", "d")
+PG_MAX_MILLISECONDS = 2**31 - 1  # the largest lock_timeout PostgreSQL accepts
 
 
 def _importable(path: Any) -> bool:
@@ -203,6 +204,17 @@ def _check_values() -> list[CheckMessage]:
         for scope, rate in app_settings.THROTTLE_RATES.items()
         if scope not in THROTTLE_SCOPES or (rate is not None and not _is_rate(rate))
     ]
+    lock_timeout = app_settings.LOCK_TIMEOUT
+    if lock_timeout is not None and not (
+        _is_int_at_least(lock_timeout, 1) and lock_timeout <= PG_MAX_MILLISECONDS
+    ):
+        errors.append(
+            Error(
+                "SESSIONS_APP['LOCK_TIMEOUT'] must be None or milliseconds from 1 to "
+                f"{PG_MAX_MILLISECONDS}.",
+                id="sessions_app.E020",
+            )
+        )
     try:
         clean_sandbox_id(app_settings.DEFAULT_SANDBOX)
     except SessionError as exc:

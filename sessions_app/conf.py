@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "API_MAX_PAGE_SIZE": 200,
     "THROTTLE_RATES": {"user": "600/min", "anon": "60/min", "session": "120/min"},
     "IDEMPOTENCY_WINDOW": 24 * 3600,
+    # PostgreSQL
+    "LOCK_TIMEOUT": 5000,
 }
 
 
@@ -108,6 +110,10 @@ class AppSettings:
         'DRF rates (``"120/min"``) per scope: ``user``, ``anon``, ``session``; None: no limit.'
     )
     IDEMPOTENCY_WINDOW = Setting[int]("Seconds an ``Idempotency-Key`` replays its first response.")
+    LOCK_TIMEOUT = Setting[int | None](
+        "Milliseconds a PostgreSQL statement waits for a lock (``lock_timeout`` of every "
+        "connection); then the API answers 503 ``busy``. ``None``: the server's own value."
+    )
 
     @cached_property
     def _values(self) -> dict[str, Any]:

@@ -87,6 +87,15 @@ class StorageError(SessionError):
     default_message = "The session store failed."
 
 
+class ReplyNotStoredError(StorageError):
+    """The database went away after a turn's user message was stored, before its reply was."""
+
+    error_code = "database_unavailable"
+    default_message = (
+        "The message was stored, but its reply could not be: the database is unavailable."
+    )
+
+
 class ProviderError(SessionError):
     error_code = "provider_error"
     default_message = "The provider failed."
@@ -123,3 +132,8 @@ class RateLimitExceeded(MiddlewareError):
 class ConfigurationError(SessionError):
     error_code = "configuration_error"
     default_message = "Invalid configuration."
+
+
+class DatabaseBusyError(StorageError):
+    error_code = "busy"
+    default_message = "The session is busy (a lock was held too long); try again shortly."

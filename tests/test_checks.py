@@ -54,6 +54,9 @@ MISCONFIGURATIONS = [
     ({"TRUSTED_PROXY_HEADER": "X-Forwarded-For"}, "sessions_app.E016"),
     ({"THROTTLE_RATES": {"user": "lots"}}, "sessions_app.E017"),
     ({"THROTTLE_RATES": {"robots": "1/s"}}, "sessions_app.E017"),
+    ({"LOCK_TIMEOUT": 0}, "sessions_app.E020"),
+    ({"LOCK_TIMEOUT": 2**31}, "sessions_app.E020"),
+    ({"LOCK_TIMEOUT": "5s"}, "sessions_app.E020"),
 ]
 
 

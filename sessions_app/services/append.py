@@ -4,22 +4,27 @@ On PostgreSQL this is one statement (an ``UPDATE … RETURNING`` feeding the
 ``INSERT`` in a CTE), so an append is a single round trip that holds the
 session row lock only for its own duration. Elsewhere it is a short
 transaction: guarded UPDATE, read of the sequence number, INSERT.
+
+An append that lost its connection runs once more on a fresh one. The message
+keeps its id, so if the first try was stored after all (only its answer was
+lost), the second cannot store it again: it is found instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 
 from sessions_app.models import WRITABLE_STATUSES, Message, Session, SessionStatus
-from sessions_app.services import sql
+from sessions_app.services import reconnect, sql
 from sessions_app.services.selectors import not_expired
 
 
@@ -40,19 +45,47 @@ class Append:
     pending: int = 0  # change of ``pending_replies``: +1 for a user message, -1 for its reply
 
 
+Write = Callable[[Append, BaseDatabaseWrapper], bool]
+
+
 def append(op: Append) -> bool:
     """Store ``op.message``; False (nothing written) when the guard refuses the session."""
     connection = sql.connection_for(Message)
-    alias = connection.alias
-    stored = (
-        _append_in_one_statement(op, connection)
-        if connection.vendor == "postgresql"
-        else _append_in_a_transaction(op, alias)
-    )
+    write = _append_in_one_statement if connection.vendor == "postgresql" else _in_a_transaction
+    try:
+        stored = write(op, connection)
+    except reconnect.DISCONNECTED as exc:
+        reconnect.reopen_after(exc, connection)
+        stored = _append_again(op, connection, write)
     if stored:
         op.message._state.adding = False
-        op.message._state.db = alias
+        op.message._state.db = connection.alias
     return stored
+
+
+def _in_a_transaction(op: Append, connection: BaseDatabaseWrapper) -> bool:
+    return _append_in_a_transaction(op, connection.alias)
+
+
+def _append_again(op: Append, connection: BaseDatabaseWrapper, write: Write) -> bool:
+    """The append on a fresh connection, or the message the lost one stored after all."""
+    try:
+        if write(op, connection):
+            return True
+    except IntegrityError:  # its id is taken: by the first try, or the error is real
+        if not _already_stored(op, connection):
+            raise
+        return True
+    return _already_stored(op, connection)
+
+
+def _already_stored(op: Append, connection: BaseDatabaseWrapper) -> bool:
+    stored = Message.objects.using(connection.alias).filter(pk=op.message.pk)
+    seq = stored.values_list("seq", flat=True).first()
+    if seq is None:
+        return False
+    op.message.seq = seq
+    return True
 
 
 def _guard(op: Append) -> Q:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.db import IntegrityError, transaction
@@ -27,10 +28,12 @@ from sessions_app.exceptions import (
     ValidationError,
 )
 from sessions_app.models import IdempotencyRecord
+from sessions_app.services import reconnect, sql
 
 MAX_KEY_LENGTH = 255
 # A claim older than this is taken to be abandoned (its process died).
 ABANDONED_AFTER = timedelta(minutes=10)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,26 @@ class Claim:
 
     def store(self, response: StoredResponse) -> None:
         token = self.cipher.encrypt(response.dumps().encode()).decode()
-        IdempotencyRecord.objects.filter(pk=self.record_id).update(
-            status_code=response.status, response=token
-        )
+        record = IdempotencyRecord.objects.filter(pk=self.record_id)
+        _on_fresh_connection(lambda: record.update(status_code=response.status, response=token))
 
     def release(self) -> None:
         """Forget the claim (the request failed unexpectedly): a retry starts afresh."""
-        IdempotencyRecord.objects.filter(pk=self.record_id, status_code__isnull=True).delete()
+        record = IdempotencyRecord.objects.filter(pk=self.record_id, status_code__isnull=True)
+        _on_fresh_connection(record.delete)
+
+
+def _on_fresh_connection(write: Callable[[], T]) -> T:
+    # The request's own writes may have lost the connection; the key must still be settled.
+    return reconnect.once_more_if_disconnected(write, sql.connection_for(IdempotencyRecord))
+
+
+def _insert(key_hash: str, request_fingerprint: str, now: datetime) -> int:
+    with transaction.atomic():  # a savepoint: a taken key must not break a caller's transaction
+        record = IdempotencyRecord.objects.create(
+            key_hash=key_hash, fingerprint=request_fingerprint, created_at=now
+        )
+    return record.pk
 
 
 def clean_key(key: Any) -> str:
@@ -103,11 +119,9 @@ def claim(scope: str, key: str, request_fingerprint: str) -> Claim | StoredRespo
     now = timezone.now()
     for _ in range(3):
         try:
-            with transaction.atomic():
-                created = IdempotencyRecord.objects.create(
-                    key_hash=key_hash, fingerprint=request_fingerprint, created_at=now
-                )
-            return Claim(created.pk, cipher)
+            return Claim(
+                _on_fresh_connection(lambda: _insert(key_hash, request_fingerprint, now)), cipher
+            )
         except IntegrityError:
             pass
         record = IdempotencyRecord.objects.filter(key_hash=key_hash).first()

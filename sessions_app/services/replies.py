@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import F
 from django.db.models.functions import Greatest
 
-from sessions_app.exceptions import ProviderError, SessionError
+from sessions_app.exceptions import ProviderError, ReplyNotStoredError, SessionError
 from sessions_app.models import Message, MessageRole, MessageStatus, Session
 from sessions_app.pipeline import LifecycleEvent, Pipeline, PipelineMessage
 from sessions_app.providers import Completion, CompletionRequest, Provider
+from sessions_app.services import reconnect, sql
 from sessions_app.services.messages import store_message
 
 
@@ -28,23 +31,37 @@ class Turn:
     started: float = field(default_factory=time.monotonic)
 
 
+@contextmanager
+def _database_needed(turn: Turn) -> Iterator[None]:
+    """Turns the loss of the database (after one reconnect) into ``ReplyNotStoredError``."""
+    try:
+        yield
+    except reconnect.DISCONNECTED as exc:
+        if not reconnect.lost(sql.connection_for(Session), exc):
+            raise  # the statement failed, not the database (e.g. a timeout)
+        raise ReplyNotStoredError(
+            session_id=turn.session.pk, details={"message_id": str(turn.message.pk)}
+        ) from exc
+
+
 def _store_reply(
     turn: Turn, completion: Completion, *, content: str, metadata: dict[str, Any], status: str
 ) -> Message:
-    return store_message(
-        turn.session,
-        role=MessageRole.ASSISTANT,
-        content=content,
-        metadata=metadata,
-        reserve=None,
-        pending=-1,
-        status=status,
-        completion=completion,
-        processing_time_ms=int((time.monotonic() - turn.started) * 1000),
-        cost=turn.provider.estimate_cost(
-            completion.model, completion.input_tokens, completion.output_tokens
-        ),
-    )
+    with _database_needed(turn):
+        return store_message(
+            turn.session,
+            role=MessageRole.ASSISTANT,
+            content=content,
+            metadata=metadata,
+            reserve=None,
+            pending=-1,
+            status=status,
+            completion=completion,
+            processing_time_ms=int((time.monotonic() - turn.started) * 1000),
+            cost=turn.provider.estimate_cost(
+                completion.model, completion.input_tokens, completion.output_tokens
+            ),
+        )
 
 
 def finish_turn(
@@ -55,7 +72,9 @@ def finish_turn(
     The reply completes a turn that was accepted, so it is stored even if the
     session was archived or expired while the provider worked. If outgoing
     middleware rejects it, an empty reply with status ``error`` records the
-    call's usage and frees its slot, and the error is raised.
+    call's usage and frees its slot, and the error is raised. A lost database
+    connection is reopened once; if the database is gone, the reply is lost
+    and ``ReplyNotStoredError`` says the user message was stored.
     """
     metadata = {"finish_reason": completion.finish_reason, **completion.metadata}
     try:
@@ -106,11 +125,16 @@ def fail_turn(turn: Turn, exc: Exception) -> ProviderError:
         )
     )
     error.session_id = str(turn.session.pk)
-    Session.objects.filter(pk=turn.session.pk).update(
-        provider_calls=F("provider_calls") + 1,
-        provider_errors=F("provider_errors") + 1,
-        pending_replies=Greatest(F("pending_replies") - 1, 0),
-    )
+    counted = Session.objects.filter(pk=turn.session.pk)
+    with _database_needed(turn):
+        reconnect.once_more_if_disconnected(
+            lambda: counted.update(
+                provider_calls=F("provider_calls") + 1,
+                provider_errors=F("provider_errors") + 1,
+                pending_replies=Greatest(F("pending_replies") - 1, 0),
+            ),
+            sql.connection_for(Session),
+        )
     turn.pipeline.fire(
         LifecycleEvent.ERROR, session_id=str(turn.session.pk), session=turn.session, error=error
     )
