@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from django.core.signals import setting_changed
 from django.db import OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -55,11 +54,8 @@ def _on_connection_created(*, connection: BaseDatabaseWrapper, **kwargs: Any) ->
     apply_lock_timeout(connection)
 
 
-@receiver(setting_changed)
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting != "SESSIONS_APP":
-        return
-    app_settings.forget()  # before reading the new value (receivers run in any order)
+def reapply_lock_timeout() -> None:
+    """Give the open connections the current ``LOCK_TIMEOUT`` (after the setting changed)."""
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None:
             apply_lock_timeout(connection, reset=True)

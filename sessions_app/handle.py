@@ -18,7 +18,7 @@ from sessions_app.services import (
     turns,
 )
 from sessions_app.services.context import ContextSnapshot
-from sessions_app.services.selectors import get_session_or_raise, parse_session_id
+from sessions_app.services.selectors import find_message, get_session_or_raise
 from sessions_app.session_config import SessionConfig
 from sessions_app.utils.asyncutils import async_twin
 
@@ -125,8 +125,7 @@ class ConversationSession:
         return list(history.message_history(self.record, limit=limit, role=role, since=since))
 
     def get_message(self, message_id: Any) -> Message | None:
-        pk = parse_session_id(message_id)
-        return None if pk is None else history.message_history(self.record).filter(pk=pk).first()
+        return find_message(self.record, message_id)
 
     def clear_messages(self) -> int:
         return messages.clear_messages(self.record)

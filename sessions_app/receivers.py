@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from sessions_app import (
     cache,
     cache_outages,
-    db_locks,  # noqa: F401  (connects the lock_timeout receivers)
+    db_locks,  # also connects the receiver that sets lock_timeout on new connections
 )
 from sessions_app.conf import app_settings
 from sessions_app.http import (
@@ -33,6 +33,7 @@ def _reset_on_settings_change(*, setting: str, **kwargs: Any) -> None:
         from sessions_app.providers import reset_providers
 
         app_settings.forget()
+        db_locks.reapply_lock_timeout()
         reset_providers()
         reset_default_pipeline()
 

@@ -20,8 +20,9 @@ from django.utils.safestring import SafeString
 
 from sessions_app.admin.messages import MessageInline, history_link
 from sessions_app.exceptions import SessionError, SessionNotFoundError
-from sessions_app.models import WRITABLE_STATUSES, Session
+from sessions_app.models import Session
 from sessions_app.pipeline import get_default_pipeline
+from sessions_app.services.guards import is_writable
 from sessions_app.services.lifecycle import delete_in_batches
 from sessions_app.services.representations import SESSION_FIELDS
 from sessions_app.services.sessions import delete_session, update_details
@@ -85,11 +86,6 @@ class SessionChangeForm(forms.ModelForm):
         except SessionError as exc:
             raise _form_error(exc) from None
         return cleaned
-
-
-def is_writable(session: Session) -> bool:
-    """Whether the services would change this session (the guard of every session write)."""
-    return session.status in WRITABLE_STATUSES and not session.is_expired()
 
 
 @admin.register(Session)

@@ -74,8 +74,9 @@ def error_body(error: SessionError) -> dict[str, Any]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map ``SessionError``s; everything else is DRF's (which returns None for a 500)."""
-    if is_lock_timeout(exc):  # before DISCONNECTED: it is an OperationalError too
-        return busy(Response)
+    failure = database_failure(exc, Response)
+    if failure is not None:
+        return failure
     if isinstance(exc, SessionError):
         response = Response(error_body(exc), status=status_for(exc))
         if isinstance(exc, RateLimitExceeded):
@@ -92,9 +93,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": "The request body is too large.", "code": "request_too_large"},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
-    if isinstance(exc, DISCONNECTED):  # after a reconnect was tried: the database is gone
-        return database_unavailable(Response)
     return drf_exception_handler(exc, context)
+
+
+def database_failure(
+    exc: BaseException | None, respond: Callable[..., ResponseT]
+) -> ResponseT | None:
+    """503 for a database that is busy or gone, as a DRF or a plain JSON response; else None."""
+    if is_lock_timeout(exc):  # before DISCONNECTED: it is an OperationalError too
+        return busy(respond)
+    if isinstance(exc, DISCONNECTED):  # after a reconnect was tried: the database is gone
+        return database_unavailable(respond)
+    return None
 
 
 def database_unavailable(respond: Callable[..., ResponseT]) -> ResponseT:
@@ -122,10 +132,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """
     if not _is_api(request):
         return defaults.server_error(request)
-    if is_lock_timeout(sys.exc_info()[1]):
-        return busy(JsonResponse)
-    if isinstance(sys.exc_info()[1], DISCONNECTED):
-        return database_unavailable(JsonResponse)
+    failure = database_failure(sys.exc_info()[1], JsonResponse)
+    if failure is not None:
+        return failure
     return JsonResponse(
         {"detail": "Internal server error.", "code": "server_error"},
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,

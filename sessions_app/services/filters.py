@@ -19,6 +19,7 @@ from django_filters.fields import IsoDateTimeField
 
 from sessions_app import limits
 from sessions_app.models import Message, MessageRole, Session, SessionStatus
+from sessions_app.validation import unstorable
 
 M = TypeVar("M", bound=Model)
 
@@ -77,7 +78,7 @@ class SessionFilter(django_filters.FilterSet):
         getlist = getattr(self.data, "getlist", None)
         tags = getlist("tag") if getlist else [value]
         # The form validated one value; every other one is checked alike here.
-        if any(len(tag) > limits.MAX_TAG_LENGTH or "\x00" in tag for tag in tags):
+        if any(len(tag) > limits.MAX_TAG_LENGTH or unstorable(tag) for tag in tags):
             raise ValidationError({"tag": ["Not a valid tag."]})
         return with_all_tags(queryset, tags)
 

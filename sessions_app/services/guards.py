@@ -44,3 +44,8 @@ def lock_writable(session_id: Any) -> Session:
     if fresh is None:
         raise refusal(session_id)
     return fresh
+
+
+def is_writable(session: Session) -> bool:
+    """Whether the services would change this session: a writable status, not expired."""
+    return session.status in WRITABLE_STATUSES and not session.is_expired()

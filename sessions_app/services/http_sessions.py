@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from sessions_app.conf import app_settings
@@ -30,6 +30,7 @@ from sessions_app.http.cache_keys import FOREIGN, REVOKED
 from sessions_app.models import WRITABLE_STATUSES, Sandbox, Session, SessionStatus
 from sessions_app.services import lifecycle, sql
 from sessions_app.services.sandboxes import get_or_create_sandbox
+from sessions_app.services.selectors import not_expired
 
 
 class Entry(NamedTuple):
@@ -91,8 +92,7 @@ def may_be_cached(session: Session) -> bool:
 
 def web_sessions() -> QuerySet[Session]:
     """The rows the engine may write (and delete): live web sessions."""
-    unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-    web = Session.objects.filter(unexpired, status__in=WRITABLE_STATUSES, provider=WEB_PROVIDER)
+    web = Session.objects.filter(not_expired(), status__in=WRITABLE_STATUSES, provider=WEB_PROVIDER)
     return web.exclude(session_data="")
 
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 from sessions_app import cache
 from sessions_app.exceptions import MessageLimitError, SessionError
 from sessions_app.models import (
-    WRITABLE_STATUSES,
     Message,
     MessageRole,
     MessageStatus,
@@ -21,7 +20,7 @@ from sessions_app.models import (
 )
 from sessions_app.providers import Completion
 from sessions_app.services.append import Append, append
-from sessions_app.services.guards import lock_writable, refusal
+from sessions_app.services.guards import is_writable, lock_writable, refusal
 
 ROLE_COUNTERS: dict[str, str] = {
     MessageRole.USER: "user_message_count",
@@ -48,7 +47,7 @@ def _release_stale_replies(session_id: Any) -> bool:
 def _refusal(session_id: Any, reserve: int) -> SessionError:
     """Why an append guarded by state, expiry and ``max_messages`` matched no row."""
     session = Session.objects.filter(pk=session_id).first()
-    if session is None or session.status not in WRITABLE_STATUSES or session.is_expired():
+    if session is None or not is_writable(session):
         return refusal(session_id)
     return MessageLimitError(
         f"The session allows {session.max_messages} messages and has {session.message_count} "

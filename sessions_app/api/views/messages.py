@@ -16,7 +16,7 @@ from sessions_app.api.access import IsUserOrKeyHolder
 from sessions_app.api.base import IDEMPOTENCY_KEY, ApiView, errors
 from sessions_app.api.filters import DocumentedFilters
 from sessions_app.api.idempotency import respond_once
-from sessions_app.api.inputs import MessageInput
+from sessions_app.api.inputs import MessageInput, validated
 from sessions_app.api.outputs import MessageOutput, TurnOutput
 from sessions_app.api.pagination import MessageCursorPagination
 from sessions_app.api.streaming import (
@@ -97,9 +97,7 @@ class MessageViewSet(OneSession, ApiView, GenericViewSet):
         )
 
     def _send(self, request: Request, streaming: bool, on_finish: Finish | None) -> Any:
-        data = MessageInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        given = data.validated_data
+        given = validated(MessageInput, request.data)
         session, pipeline = self.session(), get_default_pipeline()
         content, role, metadata = given["content"], given["role"], given.get("metadata")
         if streaming and turns.expects_reply(role):
