@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+import sessions_app
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -138,7 +140,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "sessions_app API",
     "DESCRIPTION": "Sessions, messages, context, metrics and analytics.",
-    "VERSION": "1.0.0",
+    "VERSION": sessions_app.__version__,
     "SERVE_INCLUDE_SCHEMA": False,
     # Docs assets come from drf-spectacular-sidecar, served by this site: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -151,9 +153,8 @@ SESSIONS_APP = {
     "CACHE_ALIAS": "default" if REDIS_URL else None,
     "DEFAULT_PROVIDER": os.environ.get("SESSIONS_DEFAULT_PROVIDER", "mock"),
     "PROVIDERS": {
+        # No MODELS: any model name is accepted (the default is "mock-model").
         "mock": {
-            "DEFAULT_MODEL": "mock-1",
-            "MODELS": ["mock-1", "mock-echo"],
             "OPTIONS": {"response_pattern": "Mock response to: {input}"},
         },
     },

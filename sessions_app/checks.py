@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from sessions_app.conf import DEFAULTS, app_settings
 from sessions_app.exceptions import SessionError
-from sessions_app.pipeline.hooks import LifecycleEvent
+from sessions_app.pipeline.class_hooks import is_class_hook
+from sessions_app.pipeline.hooks import EVENT_NAMES
 
 # Settings that must be integers ≥ the given minimum (DEFAULT_TTL may also be None).
 INTEGERS = {
@@ -115,7 +116,40 @@ def _check_cache() -> list[CheckMessage]:
                 id="sessions_app.E006",
             )
         ]
+    unshared = _unshared_cache_kind(alias)
+    if unshared:
+        return [
+            Warning(
+                f"SESSIONS_APP['CACHE_ALIAS'] {alias!r} is {unshared}.",
+                hint="Use a cache every process shares (django-redis), or None for database only.",
+                id="sessions_app.W001",
+            )
+        ]
     return []
+
+
+def _unshared_cache_kind(alias: str | None) -> str | None:
+    """Why the cache of ``alias`` is not shared by the processes, or None if it is."""
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    try:
+        backend = import_string(str(settings.CACHES[alias]["BACKEND"])) if alias else None
+    except Exception:
+        return None  # Django's own cache checks and start-up report a broken BACKEND
+    if not isinstance(backend, type):
+        return None
+    if issubclass(backend, LocMemCache):
+        return (
+            "a LocMemCache, which lives in one process: session revocations and rate counters "
+            "are not shared across worker processes"
+        )
+    if issubclass(backend, DummyCache):
+        return (
+            "a DummyCache, which keeps nothing: rate counters never count, so throttles and "
+            "RateLimitMiddleware never limit"
+        )
+    return None
 
 
 def _check_middleware() -> list[CheckMessage]:
@@ -138,7 +172,7 @@ def _check_middleware() -> list[CheckMessage]:
 
 def _check_hooks() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    valid = {event.value for event in LifecycleEvent}
+    valid = EVENT_NAMES
     for event, hooks in app_settings.HOOKS.items():
         if event not in valid:
             errors.append(
@@ -153,11 +187,17 @@ def _check_hooks() -> list[CheckMessage]:
                 Error(f"HOOKS[{event!r}] must be a list of dotted paths.", id="sessions_app.E018")
             )
             continue
-        errors += [
-            Error(f"Hook {hook!r} cannot be imported.", id="sessions_app.E009")
-            for hook in hooks
-            if not callable(hook) and not _importable(hook)
-        ]
+        for hook in hooks:
+            if not callable(hook) and not _importable(hook):
+                errors.append(Error(f"Hook {hook!r} cannot be imported.", id="sessions_app.E009"))
+            elif is_class_hook(import_string(hook) if isinstance(hook, str) else hook):
+                errors.append(
+                    Error(
+                        f"Hook {hook!r} is a class-based lifecycle hook, not a function.",
+                        hint="Register an instance in code: manager.add_lifecycle_hook(hook).",
+                        id="sessions_app.E021",
+                    )
+                )
     return errors
 
 

@@ -10,15 +10,22 @@ from typing import Any
 
 
 class SessionError(Exception):
+    """``SessionError(message, session_id, error_code, context)`` as in the documents.
+
+    ``details`` is answered to API clients; ``context`` (the documents' debugging data) is
+    not: it stays with the exception, for logs and handlers.
+    """
+
     error_code = "session_error"
     default_message = "Session error."
 
     def __init__(
         self,
         message: str | None = None,
-        *,
         session_id: Any = None,
         error_code: str | None = None,
+        context: dict[str, Any] | None = None,
+        *,
         details: dict[str, Any] | None = None,
     ) -> None:
         self.message = message or self.default_message
@@ -26,7 +33,11 @@ class SessionError(Exception):
         if error_code:
             self.error_code = error_code
         self.details = details or {}
+        self.context = context or {}
         super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,7 +114,7 @@ class ProviderError(SessionError):
     def __init__(
         self,
         message: str | None = None,
-        *,
+        *args: Any,
         provider: str | None = None,
         retryable: bool = False,
         status_code: int | None = None,
@@ -112,7 +123,7 @@ class ProviderError(SessionError):
         self.provider = provider
         self.retryable = retryable
         self.status_code = status_code
-        super().__init__(message, **kwargs)
+        super().__init__(message, *args, **kwargs)
 
 
 class MiddlewareError(SessionError):
@@ -124,9 +135,11 @@ class RateLimitExceeded(MiddlewareError):
     error_code = "rate_limited"
     default_message = "Too many messages for this session; try again later."
 
-    def __init__(self, message: str | None = None, *, retry_after: float = 0, **kwargs: Any):
+    def __init__(
+        self, message: str | None = None, *args: Any, retry_after: float = 0, **kwargs: Any
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, **kwargs)
+        super().__init__(message, *args, **kwargs)
 
 
 class ConfigurationError(SessionError):

@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, NoReturn, TypeVar, cast
 
-from sessions_app.models import Message, MessageRole, Session
+from sessions_app.exceptions import ValidationError
+from sessions_app.metrics import SessionMetrics
+from sessions_app.models import Message, MessageRole, Session, SessionStatus
 from sessions_app.pipeline import Pipeline
+from sessions_app.providers.sessions import ProviderSession, provider_session_for
 from sessions_app.services import (
     analytics,
-    context,
     export,
     history,
+    history_import,
     messages,
     sessions,
     ttl,
     turns,
 )
+from sessions_app.services import context as context_service
 from sessions_app.services.context import ContextSnapshot
 from sessions_app.services.selectors import find_message, get_session_or_raise
 from sessions_app.session_config import SessionConfig
@@ -44,7 +48,6 @@ class ConversationSession:
     Reads reflect the last ``refresh()``.
     """
 
-    status = _RecordField[str]()
     provider = _RecordField[str]()
     model = _RecordField[str]()
     name = _RecordField[str]()
@@ -56,6 +59,7 @@ class ConversationSession:
     user_agent = _RecordField[str]()
     expires_at = _RecordField[datetime | None]()
     metadata = _RecordField[dict[str, Any]]()
+    message_count = _RecordField[int]()
 
     def __init__(self, session: Session, pipeline: Pipeline, session_key: str | None = None):
         self.record = session
@@ -71,6 +75,10 @@ class ConversationSession:
         return str(self.record.pk)
 
     @property
+    def status(self) -> SessionStatus:
+        return SessionStatus(self.record.status)
+
+    @property
     def user_id(self) -> str | None:
         return self.record.external_user_id or None
 
@@ -81,6 +89,19 @@ class ConversationSession:
     @property
     def config(self) -> SessionConfig:
         return sessions.session_config(self.record)
+
+    @property
+    def provider_session(self) -> ProviderSession:
+        """The provider side of this session; a ``MockProviderSession`` for a mock-backed one."""
+        return provider_session_for(self)
+
+    @property
+    def provider_session_id(self) -> str | None:
+        """The provider's own id of this conversation, from the latest reply's state."""
+        return self.provider_session.provider_session_id
+
+    def get_provider_metadata(self) -> dict[str, Any]:
+        return self.provider_session.get_provider_metadata()
 
     def refresh(self) -> ConversationSession:
         """Re-read the session; raises ``SessionNotFoundError`` once it is gone."""
@@ -119,9 +140,20 @@ class ConversationSession:
         return self.send_message(content, role=MessageRole.SYSTEM, metadata=metadata)
 
     def get_messages(
-        self, limit: int | None = None, role: str | None = None, since: datetime | None = None
+        self,
+        limit: int | None = None,
+        role: str | None = None,
+        since: datetime | None = None,
+        *,
+        start_time: datetime | None = None,
     ) -> list[Message]:
-        """Messages in ascending order; ``limit`` keeps the most recent ones."""
+        """Messages in ascending order; ``limit`` keeps the most recent ones.
+
+        ``start_time`` is another name of ``since``, as the guide calls it.
+        """
+        if since is not None and start_time is not None:
+            raise ValidationError("Give since or start_time, not both.", session_id=self.session_id)
+        since = since if since is not None else start_time
         return list(history.message_history(self.record, limit=limit, role=role, since=since))
 
     def get_message(self, message_id: Any) -> Message | None:
@@ -130,11 +162,29 @@ class ConversationSession:
     def clear_messages(self) -> int:
         return messages.clear_messages(self.record)
 
+    def add_message(
+        self,
+        role: str,
+        content: str,
+        timestamp: datetime | str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Message:
+        """Store a message of any role without calling the provider (history being ported)."""
+        return history_import.add_message(
+            self.record,
+            self.pipeline,
+            role=role,
+            content=content,
+            timestamp=timestamp,
+            metadata=metadata,
+        )
+
     def update_context(
-        self, updates: dict[str, Any], expected_version: int | None = None
+        self, context: dict[str, Any], expected_version: int | None = None
     ) -> ContextSnapshot:
-        return context.update_context(
-            self.record, updates, pipeline=self.pipeline, expected_version=expected_version
+        """Merge ``context`` (dotted keys allowed) into the stored context."""
+        return context_service.update_context(
+            self.record, context, pipeline=self.pipeline, expected_version=expected_version
         )
 
     def set_context_value(self, path: str, value: Any) -> ContextSnapshot:
@@ -142,9 +192,9 @@ class ConversationSession:
         return self.update_context({path: value})
 
     def get_context(self) -> ContextSnapshot:
-        return context.get_context(self.record)
+        return context_service.get_context(self.record)
 
-    def get_metrics(self) -> dict[str, Any]:
+    def get_metrics(self) -> SessionMetrics:
         self.refresh()
         return analytics.session_metrics(self.record)
 
@@ -170,6 +220,7 @@ class ConversationSession:
     asend_system_message = async_twin(send_system_message)
     aget_messages = async_twin(get_messages)
     aget_message = async_twin(get_message)
+    aadd_message = async_twin(add_message)
     aclear_messages = async_twin(clear_messages)
     aupdate_context = async_twin(update_context)
     aset_context_value = async_twin(set_context_value)
@@ -180,3 +231,4 @@ class ConversationSession:
     aarchive = async_twin(archive)
     adelete = async_twin(delete)
     aexport_conversation = async_twin(export_conversation)
+    aget_provider_metadata = async_twin(get_provider_metadata)

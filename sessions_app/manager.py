@@ -12,15 +12,19 @@ from django.db.models import QuerySet
 
 from sessions_app import validation
 from sessions_app.conf import app_settings
+from sessions_app.events import EventFeed, Subscription
 from sessions_app.exceptions import ValidationError
 from sessions_app.handle import ConversationSession
-from sessions_app.models import Sandbox, Session
-from sessions_app.pipeline import LifecycleEvent, MessageMiddleware, Pipeline, get_default_pipeline
+from sessions_app.limits import MAX_AGE_DAYS, MAX_TTL_SECONDS
+from sessions_app.metrics import SessionAnalytics
+from sessions_app.models import Sandbox, Session, SessionStatus
+from sessions_app.pipeline import Pipeline, get_default_pipeline
 from sessions_app.pipeline.hooks import Hook
-from sessions_app.services import analytics, export, health, lifecycle, sessions, ttl
+from sessions_app.services import analytics, export, health, lifecycle, optimize, sessions, ttl
 from sessions_app.services.sandboxes import clean_sandbox_id, find_sandbox, get_or_create_sandbox
 from sessions_app.services.selectors import (
     find_session,
+    get_session_or_raise,
     parse_session_id,
     search,
 )
@@ -30,6 +34,12 @@ from sessions_app.utils.asyncutils import async_twin
 from sessions_app.utils.keys import hash_key
 
 HOUR = 3600
+DAY = 24 * HOUR
+
+
+def _seconds_of_hours(hours: Any, name: str, **error: Any) -> float:
+    """A positive number of hours, no longer than the longest TTL, in seconds."""
+    return validation.positive_number(hours, name, maximum=MAX_TTL_SECONDS / HOUR, **error) * HOUR
 
 
 def _required_user(user: Any) -> Any:
@@ -46,10 +56,29 @@ class SessionManager:
     every other method treats a sandbox that does not exist yet as empty.
     """
 
-    def __init__(self, sandbox_id: str | None = None, *, pipeline: Pipeline | None = None):
+    def __init__(
+        self,
+        sandbox_id: str | None = None,
+        *,
+        default_ttl_hours: float | None = None,
+        session_defaults: SessionConfig | dict[str, Any] | None = None,
+        pipeline: Pipeline | None = None,
+    ):
+        """``default_ttl_hours`` is the lifetime of sessions created here without a TTL
+        (else the sandbox's, else ``DEFAULT_TTL``); ``session_defaults`` is the
+        ``SessionConfig`` a new session starts from."""
         self.sandbox_id = clean_sandbox_id(sandbox_id or app_settings.DEFAULT_SANDBOX)
+        self.default_ttl_seconds = (
+            _seconds_of_hours(default_ttl_hours, "default_ttl_hours")
+            if default_ttl_hours is not None
+            else None
+        )
+        self.session_defaults = SessionConfig.coerce(session_defaults)
         self.pipeline = pipeline if pipeline is not None else get_default_pipeline().copy()
         self._sandbox: Sandbox | None = None
+        self._events: EventFeed | None = None
+        # The async facade (``sessions_app.aio.SessionManager``) over this manager, if any.
+        self.facade: Any = None
 
     def __repr__(self) -> str:
         return f"<SessionManager sandbox={self.sandbox_id!r}>"
@@ -98,7 +127,14 @@ class SessionManager:
         metadata: dict[str, Any] | None = None,
         ttl_seconds: float | None = None,
     ) -> ConversationSession:
-        """Create a conversation; ``handle.session_key`` holds its secret key, once."""
+        """Create a conversation; ``handle.session_key`` holds its secret key, once.
+
+        ``session_config`` (a ``SessionConfig`` or a dict of its fields) is applied over
+        the manager's ``session_defaults``.
+        """
+        config = self.session_defaults
+        if session_config is not None:
+            config = config.merge_with(SessionConfig.coerce(session_config))
         created = sessions.create_session(
             sandbox=self._sandbox_for_writing(),
             pipeline=self.pipeline,
@@ -106,15 +142,23 @@ class SessionManager:
             user=user,
             provider=provider,
             model=model,
-            config=session_config,
+            config=config,
             provider_config=provider_config,
             metadata=metadata,
-            ttl_seconds=ttl_seconds,
+            ttl_seconds=ttl_seconds if ttl_seconds is not None else self.default_ttl_seconds,
         )
         return self._handle(created.session, created.session_key)
 
-    def get_session(self, session_id: Any) -> ConversationSession | None:
-        """The live session with this id in this sandbox, or ``None``."""
+    def get_session(self, session_id: Any) -> ConversationSession:
+        """The live session with this id in this sandbox.
+
+        Raises ``SessionNotFoundError`` for an unknown, deleted or expired id, or one of
+        another sandbox; ``find_session`` returns ``None`` instead.
+        """
+        return self._handle(get_session_or_raise(self.sandbox, session_id))
+
+    def find_session(self, session_id: Any) -> ConversationSession | None:
+        """Like ``get_session``, but ``None`` when there is no such live session."""
         session = self._find(session_id)
         return self._handle(session) if session else None
 
@@ -191,9 +235,18 @@ class SessionManager:
         self, days: float = 30, status: str | list[str] | None = None
     ) -> int:
         """Soft-delete sessions idle for ``days`` (of ``status`` if given); returns the count."""
-        days = validation.positive_number(days, "days", allow_zero=True, maximum=36_500)
+        days = validation.positive_number(days, "days", allow_zero=True, maximum=MAX_AGE_DAYS)
         candidates = lifecycle.inactive(search(self.sandbox, status=status), days)
         return lifecycle.soft_delete_in_batches(candidates, self.pipeline)
+
+    def cleanup_archived_sessions(self, days: float = 90) -> int:
+        """Soft-delete archived sessions with no activity for ``days``; returns the count."""
+        return self.cleanup_inactive_sessions(days, status=SessionStatus.ARCHIVED)
+
+    def cleanup_deleted_sessions(self, days: float = 365) -> int:
+        """Purge sessions soft-deleted more than ``days`` ago, with their messages."""
+        days = validation.positive_number(days, "days", allow_zero=True, maximum=MAX_AGE_DAYS)
+        return self.purge_deleted_sessions(days * DAY)
 
     def purge_deleted_sessions(self, older_than_seconds: float | None = None) -> int:
         """Remove soft-deleted sessions for good, with their messages."""
@@ -206,11 +259,14 @@ class SessionManager:
         start_date: date | datetime | str | None = None,
         end_date: date | datetime | str | None = None,
         user_id: Any = None,
-    ) -> dict[str, Any]:
-        report = analytics.report(
-            self._all_sessions(), start_date=start_date, end_date=end_date, user_id=user_id
+    ) -> SessionAnalytics:
+        return analytics.report(
+            self._all_sessions(),
+            sandbox_id=self.sandbox_id,
+            start_date=start_date,
+            end_date=end_date,
+            user_id=user_id,
         )
-        return {"sandbox_id": self.sandbox_id, **report}
 
     def export_sessions(self, user_id: Any = None, format: str = "json") -> str:
         """Every live session (of ``user_id``) as JSON documents or a CSV summary."""
@@ -219,12 +275,42 @@ class SessionManager:
     def health_check(self) -> dict[str, Any]:
         return {"sandbox_id": self.sandbox_id, **health.health_check()}
 
-    def add_middleware(self, middleware: MessageMiddleware) -> None:
+    def optimize_storage(self) -> dict[str, Any]:
+        """Refresh the database's statistics of the app's tables (all sandboxes share them)."""
+        return optimize.optimize_storage()
+
+    def close(self) -> None:
+        """Forget what this manager cached. Database connections stay Django's to manage."""
+        self._sandbox = None
+
+    def session_events(self) -> Subscription:
+        """Lifecycle events of operations made through this manager, as they happen.
+
+        ``async for event in manager.session_events()``: each has ``type``,
+        ``session_id``, ``timestamp`` and, for messages, ``message_preview``.
+        """
+        if self._events is None:
+            self._events = EventFeed(self.pipeline)
+        return self._events.subscribe()
+
+    def add_middleware(self, middleware: Any) -> None:
+        """Run ``middleware`` on every message of this manager's sessions.
+
+        Ours (``process(PipelineMessage)``), the documents' ``process_message(session_id,
+        message, context)`` or the reference's ``process_incoming_message(session, message)``;
+        anything else raises ``ConfigurationError``.
+        """
         self.pipeline.add_middleware(middleware)
 
-    def add_lifecycle_hook(self, event: str | LifecycleEvent, hook: Hook) -> None:
-        """Call ``hook(event, session_id=..., **data)`` after ``event`` happens here."""
-        self.pipeline.add_hook(event, hook)
+    def add_lifecycle_hook(self, event: Any, hook: Hook | None = None) -> None:
+        """``add_lifecycle_hook(event, hook)``: call ``hook(event, session_id=..., **data)``
+        after ``event`` happens here; ``add_lifecycle_hook(hook)``: register the
+        ``on_<event>`` methods of a hook object (see ``ISessionLifecycleHook``).
+        """
+        if hook is None:
+            self.pipeline.add_lifecycle_hook(event)
+        else:
+            self.pipeline.add_hook(event, hook)
 
     # TTL sessions -------------------------------------------------------------
 
@@ -243,9 +329,9 @@ class SessionManager:
         """
         if session_id is not None and self.validate_session(session_id):
             return str(parse_session_id(session_id))
-        ttl_seconds = None
+        ttl_seconds = self.default_ttl_seconds
         if ttl_hours is not None:
-            ttl_seconds = validation.positive_number(ttl_hours, "ttl_hours") * HOUR
+            ttl_seconds = _seconds_of_hours(ttl_hours, "ttl_hours")
         created = sessions.create_session(
             sandbox=self._sandbox_for_writing(),
             pipeline=self.pipeline,
@@ -275,13 +361,11 @@ class SessionManager:
         return True
 
     def extend_session_ttl(self, session_id: Any, additional_hours: float) -> bool:
-        hours = validation.positive_number(
-            additional_hours, "additional_hours", session_id=session_id
-        )
+        seconds = _seconds_of_hours(additional_hours, "additional_hours", session_id=session_id)
         session = self._find(session_id)
         if session is None:
             return False
-        ttl.extend_ttl(session, hours * HOUR)
+        ttl.extend_ttl(session, seconds)
         return True
 
     def cleanup_expired_sessions(self) -> int:
@@ -304,6 +388,10 @@ class SessionManager:
 
     acreate_session = async_twin(create_session)
     aget_session = async_twin(get_session)
+    afind_session = async_twin(find_session)
+    acleanup_archived_sessions = async_twin(cleanup_archived_sessions)
+    acleanup_deleted_sessions = async_twin(cleanup_deleted_sessions)
+    aoptimize_storage = async_twin(optimize_storage)
     aget_user_sessions = async_twin(get_user_sessions)
     asearch_sessions = async_twin(search_sessions)
     adelete_session = async_twin(delete_session)

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from enum import Enum
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from sessions_app.exceptions import ValidationError
+
+E = TypeVar("E", bound=Enum)
+
+
+def _member(enum: type[E], value: Any) -> E:
+    """The member named or valued ``value`` (any case, spaces around ignored)."""
+    if isinstance(value, enum):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str) else None
+    for member in enum:
+        if text in (str(member.value).lower(), member.name.lower()):
+            return member
+    valid = ", ".join(str(member.value) for member in enum)
+    raise ValueError(f"{value!r} is not a valid {enum.__name__}; valid values: {valid}.")
 
 
 class Sandbox(models.Model):
@@ -39,6 +58,17 @@ class SessionStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
     DELETED = "deleted", "Deleted"
     ERROR = "error", "Error"
+
+    @classmethod
+    def from_string(cls, value: str | SessionStatus) -> SessionStatus:
+        return _member(cls, value)
+
+    def is_active(self) -> bool:
+        """Whether a session in this status accepts new messages."""
+        return self in WRITABLE_STATUSES
+
+    def can_transition_to(self, new_status: str | SessionStatus) -> bool:
+        return SessionStatus.from_string(new_status) in ALLOWED_TRANSITIONS[self]
 
 
 # Statuses a session may move to from each status; archived is read-only.
@@ -187,6 +217,10 @@ class MessageRole(models.TextChoices):
     ASSISTANT = "assistant", "Assistant"
     SYSTEM = "system", "System"
 
+    @classmethod
+    def from_string(cls, value: str | MessageRole) -> MessageRole:
+        return _member(cls, value)
+
 
 class MessageStatus(models.TextChoices):
     COMPLETE = "complete", "Complete"
@@ -228,13 +262,96 @@ class Message(models.Model):
     def token_count(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    @token_count.setter
+    def token_count(self, value: int | None) -> None:
+        """An assistant message's tokens are output tokens; any other's are input tokens."""
+        count = value or 0
+        if self.role == MessageRole.ASSISTANT:
+            self.input_tokens, self.output_tokens = 0, count
+        else:
+            self.input_tokens, self.output_tokens = count, 0
+
     @property
     def message_id(self) -> str:
         return str(self.pk)
 
+    @message_id.setter
+    def message_id(self, value: str | uuid.UUID) -> None:
+        """A UUID (as text or not) becomes the primary key; other text (``"msg_1"``) is kept
+        as the id of this unsaved message only, since stored messages have UUIDs."""
+        try:
+            self.pk = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        except ValueError:
+            self.pk = str(value)
+
     @property
-    def timestamp(self) -> Any:
+    def timestamp(self) -> datetime:
         return self.created_at
+
+    @timestamp.setter
+    def timestamp(self, value: datetime | str) -> None:
+        """A datetime or ISO 8601 text; a naive one is in the current time zone, as Django
+        reads naive datetimes."""
+        try:
+            moment = parse_datetime(value) if isinstance(value, str) else value
+        except ValueError:  # well-formed but impossible, e.g. February 30th
+            moment = None
+        if not isinstance(moment, datetime):
+            raise ValidationError(f"timestamp must be a datetime or ISO 8601 text, not {value!r}.")
+        self.created_at = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documents' ``SessionMessage.to_dict()``, plus ``status`` and ``seq``."""
+        return {
+            "message_id": self.message_id,
+            "session_id": str(self.session_id) if self.session_id is not None else None,
+            "role": self.role,
+            "content": self.content,
+            "timestamp": self.created_at.isoformat(),
+            "metadata": self.metadata,
+            "provider_message_id": self.provider_message_id or None,
+            "provider_metadata": self.provider_metadata,
+            "token_count": self.token_count,
+            "processing_time_ms": self.processing_time_ms,
+            "status": self.status,
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        """An unsaved message from ``to_dict()``'s keys; only ``role`` and ``content`` are
+        required, and keys it does not know are ignored."""
+        ids = {name: data[name] for name in ("session_id", "seq") if data.get(name) is not None}
+        message = cls(
+            **ids,
+            role=MessageRole.from_string(data["role"]),
+            content=data["content"],
+            metadata=data.get("metadata") or {},
+            provider_message_id=data.get("provider_message_id") or "",
+            provider_metadata=data.get("provider_metadata") or {},
+            processing_time_ms=data.get("processing_time_ms"),
+            status=data.get("status") or MessageStatus.COMPLETE,
+        )
+        message.token_count = data.get("token_count")
+        for name in ("message_id", "timestamp"):
+            if data.get(name) is not None:
+                setattr(message, name, data[name])
+        return message
+
+    def to_provider_format(self, provider: str) -> dict[str, Any]:
+        """``{"role", "content"}`` as the provider's chat API takes it.
+
+        Anthropic has no system role among messages, so a system message goes to it as a
+        user message (its instructions belong in the request's ``system`` parameter).
+        """
+        role = self.role
+        if provider.lower() == "anthropic" and role == MessageRole.SYSTEM:
+            role = MessageRole.USER
+        return {"role": str(role), "content": self.content}
+
+
+# The documents' name for a message.
+SessionMessage = Message
 
 
 class Context(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from datetime import timedelta
 from typing import Any
 
 from sessions_app.exceptions import ConfigurationError, ValidationError
@@ -20,28 +21,56 @@ from sessions_app.validation import json_object, unstorable
 # These are columns of Session (max_messages so appends can check it in SQL);
 # the rest lives in Session.config.
 COLUMN_FIELDS = ("name", "description", "tags", "max_messages")
-# The largest value of each numeric setting: what its column stores, or what keeps its
+# The largest value of each whole-number setting: what its column stores, or what keeps its
 # timedelta representable.
 NUMBER_MAXIMA = {
     "max_messages": MAX_MAX_MESSAGES,
     "max_tokens_per_message": MAX_TOKENS_PER_MESSAGE,
     "session_timeout_minutes": MAX_TIMEOUT_MINUTES,
-    "auto_archive_after": MAX_AGE_DAYS,
-    "auto_delete_after": MAX_AGE_DAYS,
 }
+# Ages after the last activity: timedeltas, stored and sent over the API as days.
+AGE_FIELDS = ("auto_archive_after", "auto_delete_after")
+MAX_AGE = timedelta(days=MAX_AGE_DAYS)
+DICT_FIELDS = ("provider_config", "custom_settings")
 
 
-def _positive_or_none(name: str, value: Any) -> None:
+def _number_error(name: str, value: Any) -> str | None:
     if value is None:
-        return
+        return None
     if (
         isinstance(value, bool)
         or not isinstance(value, int)
         or not 1 <= value <= NUMBER_MAXIMA[name]
     ):
-        raise ConfigurationError(
-            f"{name} must be an integer from 1 to {NUMBER_MAXIMA[name]}, or null."
-        )
+        return f"{name} must be an integer from 1 to {NUMBER_MAXIMA[name]}, or null."
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_age(value: Any) -> Any:
+    """A number of days as a timedelta, when it is one in range (validate reports the rest)."""
+    if _is_number(value) and 0 < value <= MAX_AGE_DAYS:  # NaN compares false
+        return timedelta(days=value)
+    return value
+
+
+def _age_error(name: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, timedelta) and timedelta(0) < value <= MAX_AGE):
+        return None
+    return (
+        f"{name} must be a timedelta or a number of days above 0 and at most {MAX_AGE_DAYS}, "
+        "or null."
+    )
+
+
+def _days(age: timedelta | float | None) -> int | float | None:
+    if age is None:
+        return None
+    days = age / timedelta(days=1) if isinstance(age, timedelta) else float(age)
+    return int(days) if days.is_integer() else days
 
 
 def clean_tags(tags: Any) -> list[str]:
@@ -55,35 +84,70 @@ def clean_tags(tags: Any) -> list[str]:
     return cleaned
 
 
+# provider_config keys that would put a credential in the database; keys belong in settings.
+CREDENTIAL_OPTIONS = frozenset({"api_key", "apikey", "authorization", "password", "secret"})
+
+
+def is_credential(option: str) -> bool:
+    return isinstance(option, str) and option.lower().replace("-", "_") in CREDENTIAL_OPTIONS
+
+
 @dataclass
 class SessionConfig:
+    """Per-session settings; construction raises ``ConfigurationError`` with every error."""
+
     name: str = ""
     description: str = ""
     tags: list[str] = field(default_factory=list)
     max_messages: int | None = None
     max_tokens_per_message: int | None = None
     session_timeout_minutes: int | None = None
-    auto_archive_after: int | None = None  # days without activity
-    auto_delete_after: int | None = None  # days without activity
+    auto_archive_after: timedelta | None = None  # without activity; a number means days
+    auto_delete_after: timedelta | None = None  # without activity; a number means days
     provider_config: dict[str, Any] = field(default_factory=dict)
     custom_settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        if not isinstance(self.name, str) or len(self.name) > MAX_NAME or unstorable(self.name):
-            raise ConfigurationError(f"name must be a string of at most {MAX_NAME} characters.")
-        if not isinstance(self.description, str) or unstorable(self.description):
-            raise ConfigurationError("description must be a string.")
+        self.name = "" if self.name is None else self.name
+        self.description = "" if self.description is None else self.description
+        for name in AGE_FIELDS:
+            setattr(self, name, _as_age(getattr(self, name)))
+        errors = self.validate()
+        if errors:
+            raise ConfigurationError(" ".join(errors))
         self.tags = clean_tags(self.tags)
-        for name in NUMBER_MAXIMA:
-            _positive_or_none(name, getattr(self, name))
-        for name in ("provider_config", "custom_settings"):
+
+    def validate(self) -> list[str]:
+        """Every error of this config; empty when it is valid."""
+        errors: list[str] = []
+        if not isinstance(self.name, str) or len(self.name) > MAX_NAME or unstorable(self.name):
+            errors.append(f"name must be a string of at most {MAX_NAME} characters.")
+        if not isinstance(self.description, str) or unstorable(self.description):
+            errors.append("description must be a string.")
+        try:
+            clean_tags(self.tags)
+        except ConfigurationError as exc:
+            errors.append(exc.message)
+        errors.extend(
+            error
+            for error in (
+                *(_number_error(name, getattr(self, name)) for name in NUMBER_MAXIMA),
+                *(_age_error(name, getattr(self, name)) for name in AGE_FIELDS),
+            )
+            if error
+        )
+        for name in DICT_FIELDS:
             try:
                 json_object(getattr(self, name), name)
             except ValidationError as exc:
-                raise ConfigurationError(exc.message) from None
+                errors.append(exc.message)
+        credentials = sorted(filter(is_credential, self.provider_config or {}))
+        if credentials:
+            errors.append(
+                f"provider_config must not hold credentials ({', '.join(credentials)}); "
+                "configure them in SESSIONS_APP['PROVIDERS']."
+            )
+        return errors
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SessionConfig:
@@ -99,12 +163,17 @@ class SessionConfig:
     def from_stored(cls, data: dict[str, Any]) -> SessionConfig:
         """A stored config, with numbers saved before their bound was checked clamped to it
         (a timeout of 10**10 minutes means as much as the longest allowed one)."""
+        maxima: dict[str, int] = {**NUMBER_MAXIMA, **dict.fromkeys(AGE_FIELDS, MAX_AGE_DAYS)}
         clamped = {
-            name: min(value, NUMBER_MAXIMA[name])
-            if name in NUMBER_MAXIMA and isinstance(value, int) and not isinstance(value, bool)
-            else value
+            name: min(value, maxima[name]) if name in maxima and _is_number(value) else value
             for name, value in data.items()
         }
+        if isinstance(clamped.get("provider_config"), dict):  # never let a stored key block reads
+            clamped["provider_config"] = {
+                key: value
+                for key, value in clamped["provider_config"].items()
+                if not is_credential(key)
+            }
         return cls.from_dict(clamped)
 
     @classmethod
@@ -112,7 +181,9 @@ class SessionConfig:
         return config if isinstance(config, SessionConfig) else cls.from_dict(config)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready: the ages as days (an int when whole)."""
+        data = asdict(self)
+        return {**data, **{name: _days(getattr(self, name)) for name in AGE_FIELDS}}
 
     def stored(self) -> dict[str, Any]:
         """What goes into ``Session.config`` (everything but the column fields)."""
@@ -125,3 +196,17 @@ class SessionConfig:
         if unknown:
             raise ConfigurationError(f"Unknown config fields: {', '.join(sorted(unknown))}.")
         return SessionConfig.from_dict({**self.to_dict(), **changes})
+
+    def merge_with(self, other: SessionConfig) -> SessionConfig:
+        """A new config: ``other``'s fields that differ from the defaults win, and its
+        ``provider_config`` / ``custom_settings`` are merged over ours."""
+        default = SessionConfig()
+        values = {
+            f.name: getattr(other, f.name)
+            if getattr(other, f.name) != getattr(default, f.name)
+            else getattr(self, f.name)
+            for f in fields(self)
+        }
+        for name in DICT_FIELDS:
+            values[name] = {**getattr(self, name), **getattr(other, name)}
+        return SessionConfig(**values)

@@ -34,7 +34,7 @@ def manager(db):
 
 @pytest.fixture
 def conversation(manager):
-    return manager.create_session(user_id="alice", provider="mock", model="mock-1")
+    return manager.create_session(user_id="alice", provider="mock", model="mock-model")
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def spy_requests():
             seen.append(request)
             return super().complete(request)
 
-    register_provider("spy", Spy, DEFAULT_MODEL="mock-1")
+    register_provider("spy", Spy)
     yield seen
     unregister_provider("spy")
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.checks import WARNING
 
 from sessions_app import checks
 from sessions_app.checks import check_settings
@@ -57,12 +58,40 @@ MISCONFIGURATIONS = [
     ({"LOCK_TIMEOUT": 0}, "sessions_app.E020"),
     ({"LOCK_TIMEOUT": 2**31}, "sessions_app.E020"),
     ({"LOCK_TIMEOUT": "5s"}, "sessions_app.E020"),
+    ({"HOOKS": {"session_created": ["sessions_app.pipeline.MetricsHook"]}}, "sessions_app.E021"),
 ]
 
 
 @pytest.mark.parametrize(("value", "expected"), MISCONFIGURATIONS)
 def test_misconfiguration_is_reported(settings, value, expected):
     assert expected in ids(value, settings)
+
+
+UNSHARED_CACHES = [
+    ("django.core.cache.backends.locmem.LocMemCache", "LocMemCache, which lives in one process"),
+    ("django.core.cache.backends.dummy.DummyCache", "DummyCache, which keeps nothing"),
+]
+
+
+@pytest.mark.parametrize(("backend", "reason"), UNSHARED_CACHES)
+def test_a_cache_other_processes_cannot_see_is_a_warning(settings, backend, reason):
+    settings.CACHES = {**settings.CACHES, "sessions": {"BACKEND": backend}}
+    settings.SESSIONS_APP = {"CACHE_ALIAS": "sessions"}
+
+    [warning] = check_settings()
+
+    assert (warning.id, warning.level) == ("sessions_app.W001", WARNING)
+    assert reason in warning.msg
+    assert "django-redis" in warning.hint
+
+
+def test_a_shared_cache_is_no_warning(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://h:1/0"},
+    }
+    settings.SESSIONS_APP = {"CACHE_ALIAS": "sessions"}
+    assert check_settings() == []
 
 
 def test_check_runs_through_manage_py(settings):
@@ -98,4 +127,5 @@ def test_every_check_id_is_documented_once():
 
 
 def test_every_check_id_has_a_misconfiguration_that_reports_it():
-    assert {expected for _, expected in MISCONFIGURATIONS} == set(emitted_ids())
+    warned = {"sessions_app.W001"}  # test_a_cache_other_processes_cannot_see_is_a_warning
+    assert {expected for _, expected in MISCONFIGURATIONS} | warned == set(emitted_ids())

@@ -113,7 +113,7 @@ def test_no_transaction_is_open_while_the_provider_works():
                 seen.append(connection.in_atomic_block)
                 yield event
 
-    register_provider("spy", Spy, DEFAULT_MODEL="mock-1")
+    register_provider("spy", Spy)
     try:
         handle = SessionManager("tx").create_session(provider="spy")
         handle.send_message("hello")
@@ -125,7 +125,7 @@ def test_no_transaction_is_open_while_the_provider_works():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_turns_never_exceed_max_messages(postgres):
-    register_provider("slow", MockProvider, delay=0.1, DEFAULT_MODEL="mock-1")
+    register_provider("slow", MockProvider, delay=0.1)
     try:
         handle = SessionManager("race").create_session(
             provider="slow", session_config={"max_messages": 10}
@@ -183,7 +183,7 @@ def test_no_transaction_is_open_while_the_provider_works_async():
                 seen.append(connection.in_atomic_block)
                 yield event
 
-    register_provider("aspy", Spy, DEFAULT_MODEL="mock-1")
+    register_provider("aspy", Spy)
 
     async def scenario() -> None:
         handle = await SessionManager("tx").acreate_session(provider="aspy")

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def failing_provider():
-    register_provider("failing", MockProvider, error_rate=1.0, DEFAULT_MODEL="mock-1")
+    register_provider("failing", MockProvider, error_rate=1.0)
     yield "failing"
     unregister_provider("failing")
 
@@ -37,7 +37,7 @@ def test_reference_example_flow(manager):
     session = manager.create_session(
         user_id="user123",
         provider="mock",
-        model="mock-1",
+        model="mock-model",
         session_config={
             "name": "Support chat",
             "tags": ["support", "billing"],
@@ -83,16 +83,18 @@ def test_secret_key_is_returned_once_and_stored_hashed(manager):
 
 def test_defaults_come_from_settings(manager):
     session = manager.create_session()
-    assert (session.provider, session.model) == ("mock", "mock-1")
+    assert (session.provider, session.model) == ("mock", "mock-model")
     assert session.expires_at is not None
 
 
-def test_unknown_provider_and_model_are_configuration_errors(manager):
+def test_unknown_provider_and_model_are_configuration_errors(manager, settings):
     with pytest.raises(ConfigurationError) as caught:
         manager.create_session(provider="nope")
     assert caught.value.error_code == "unknown_provider"
-    with pytest.raises(ConfigurationError):
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "PROVIDERS": {"mock": {"MODELS": ["m1"]}}}
+    with pytest.raises(ConfigurationError) as caught:
         manager.create_session(provider="mock", model="gpt-unknown")
+    assert caught.value.error_code == "unknown_model"
     assert Session.objects.count() == 0
 
 
@@ -220,7 +222,7 @@ def test_status_transitions_are_checked(manager, conversation):
     with pytest.raises(SessionStateError):
         conversation.clear_messages()
     assert manager.delete_session(conversation.session_id) is True
-    assert manager.get_session(conversation.session_id) is None
+    assert manager.find_session(conversation.session_id) is None
     assert manager.archive_session(conversation.session_id) is False
     with pytest.raises(SessionNotFoundError):
         conversation.refresh()
@@ -229,7 +231,7 @@ def test_status_transitions_are_checked(manager, conversation):
 def test_deleted_session_is_gone_and_purged_later(manager, conversation):
     conversation.send_message("hi")
     conversation.delete()
-    assert manager.get_session(conversation.session_id) is None
+    assert manager.find_session(conversation.session_id) is None
     assert Session.objects.filter(pk=conversation.session_id).exists()
     assert manager.purge_deleted_sessions(older_than_seconds=0) == 1
     assert not Message.objects.exists()
@@ -239,7 +241,7 @@ def test_expired_session_is_not_found_and_refuses_messages(manager, conversation
     Session.objects.filter(pk=conversation.session_id).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert manager.get_session(conversation.session_id) is None
+    assert manager.find_session(conversation.session_id) is None
     with pytest.raises(SessionStateError) as caught:
         conversation.send_message("late")
     assert caught.value.error_code == "session_expired"

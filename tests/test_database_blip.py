@@ -36,7 +36,7 @@ def _slow_provider(settings) -> Iterator[None]:
         **settings.SESSIONS_APP,
         "THROTTLE_RATES": {"user": None, "anon": None, "session": None},
     }
-    register_provider("slow", MockProvider, delay=DELAY, DEFAULT_MODEL="mock-1")
+    register_provider("slow", MockProvider, delay=DELAY)
     yield
     unregister_provider("slow")
     if not connection.is_usable():  # left broken by a failure: the flush after the test needs one

@@ -76,7 +76,9 @@ def change(key: str, **changes: Any) -> str:
 
 
 def conversation_key(owner: Any = None, **changes: Any) -> str:
-    handle = SessionManager("default").create_session(user=owner, provider="mock", model="mock-1")
+    handle = SessionManager("default").create_session(
+        user=owner, provider="mock", model="mock-model"
+    )
     return change(handle.session_key, **changes)
 
 

@@ -144,7 +144,7 @@ def test_reads_never_create_a_sandbox(db):
     session_id = "00000000-0000-0000-0000-000000000001"
     assert reader.validate_session(session_id) is False
     assert reader.get_session_info(session_id) is None
-    assert reader.get_session(session_id) is None
+    assert reader.find_session(session_id) is None
     assert reader.search_sessions() == []
     assert reader.get_user_sessions("u") == []
     assert reader.get_analytics()["total_sessions"] == 0

@@ -28,12 +28,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def a_turn(manager: Any) -> turns.Turn:
-    session = manager.create_session(user_id="alice", provider="mock", model="mock-1").record
+    session = manager.create_session(user_id="alice", provider="mock", model="mock-model").record
     return turns.start_turn(session, get_default_pipeline(), content="hello")
 
 
 def reply() -> Completion:
-    return Completion(text="hi", model="mock-1", input_tokens=3, output_tokens=1)
+    return Completion(text="hi", model="mock-model", input_tokens=3, output_tokens=1)
 
 
 def test_a_reply_is_stored_on_a_fresh_connection_and_frees_its_slot(manager, monkeypatch):

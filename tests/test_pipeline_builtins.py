@@ -623,3 +623,33 @@ def test_rate_limit_is_shared_across_processes(redis_cache: dict[str, Any], tmp_
         max_messages=5, period=3600, cache_alias="shared", clock=FakeClock(now)
     )
     assert send(limiter, 1, session_id=session_id) == 0
+
+
+# --- the documents' names and defaults --------------------------------------------------------
+
+
+def test_middleware_names_default_to_the_class_name() -> None:
+    assert LoggingMiddleware().name == "LoggingMiddleware"
+    renamed = SecurityMiddleware()
+    renamed.name = "pii"
+    assert renamed.name == "pii" and SecurityMiddleware().name == "SecurityMiddleware"
+
+
+def test_logging_level_by_either_name() -> None:
+    assert LoggingMiddleware(log_level="debug").level == logging.DEBUG
+    assert LoggingMiddleware(level=logging.WARNING).log_level == "WARNING"
+    assert LoggingMiddleware().log_level == "INFO"
+
+
+def test_credit_card_is_the_documents_name_of_card() -> None:
+    text = "pay with 4111 1111 1111 1111"
+    assert redact_pii(text, ["credit_card"]) == redact_pii(text, ["card"])
+    assert SecurityMiddleware(filters=["credit_card"]).kinds == ("card",)
+
+
+def test_rate_limit_defaults_to_sixty_a_minute() -> None:
+    default = RateLimitMiddleware()
+    assert (default.max_messages, default.period, default.messages_per_minute) == (60, 60, 60)
+    assert RateLimitMiddleware(10, period=30).messages_per_minute == 20
+    with pytest.raises(ConfigurationError):
+        RateLimitMiddleware(messages_per_minute=0)

@@ -50,7 +50,7 @@ def make_request(
     *,
     history: tuple[ChatMessage, ...] = (),
     system: str | None = None,
-    model: str = "mock-1",
+    model: str = "mock-model",
 ) -> CompletionRequest:
     return CompletionRequest(
         model=model, messages=[*history, ChatMessage("user", content)], system=system
@@ -116,7 +116,7 @@ def test_other_braces_in_the_pattern_stay_as_written() -> None:
 def test_reply_fields() -> None:
     first = MockProvider().complete(make_request(model=""))
     second = MockProvider().complete(make_request(model="mock-echo"))
-    assert first.model == "mock-1"  # the default model when the request names none
+    assert first.model == "mock-model"  # the default model when the request names none
     assert second.model == "mock-echo"
     assert first.finish_reason == "stop"
     assert MESSAGE_ID.match(first.provider_message_id)
@@ -348,17 +348,43 @@ def test_numeric_strings_are_accepted() -> None:
     assert (provider.delay, provider.error_rate) == (0.01, 0.0)
 
 
-def test_models_default_and_configured() -> None:
-    assert (MockProvider().default_model, MockProvider().models) == ("mock-1", ["mock-1"])
+def test_any_model_unless_models_restrict() -> None:
+    unrestricted = MockProvider()
+    assert (unrestricted.default_model, unrestricted.models) == ("mock-model", [])
+    assert unrestricted.accepts_model("gpt-4") and unrestricted.accepts_model("mock-model")
     configured = MockProvider(DEFAULT_MODEL="mock-echo", MODELS=["mock-echo", "mock-2"])
     assert configured.default_model == "mock-echo"
     assert configured.models == ["mock-echo", "mock-2"]
+    assert configured.accepts_model("mock-2") and not configured.accepts_model("mock-model")
+    assert MockProvider(MODELS=["small", "large"]).default_model == "small"
+
+
+def test_the_mock_answers_for_any_model() -> None:
+    completion = MockProvider().complete(make_request("hi", model="claude-3-sonnet-20240229"))
+    assert (completion.text, completion.model) == (
+        "Mock response to: hi",
+        "claude-3-sonnet-20240229",
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "mentioned"),
+    [
+        ({"MODELS": "mock-model"}, "MODELS"),
+        ({"MODELS": ["ok", ""]}, "MODELS"),
+        ({"DEFAULT_MODEL": 3}, "DEFAULT_MODEL"),
+        ({"DEFAULT_MODEL": "other", "MODELS": ["small"]}, "not one of MODELS"),
+    ],
+)
+def test_invalid_model_settings(options: dict[str, Any], mentioned: str) -> None:
+    with pytest.raises(ConfigurationError, match=mentioned):
+        MockProvider(**options)
 
 
 def test_estimate_cost_uses_prices_per_million_tokens() -> None:
-    provider = MockProvider(PRICES={"mock-1": {"input": 1.0, "output": 2.0}})
-    assert provider.estimate_cost("mock-1", 1_000_000, 500_000) == pytest.approx(2.0)
-    assert provider.estimate_cost("mock-1", 250, 100) == pytest.approx(0.00045)
+    provider = MockProvider(PRICES={"mock-model": {"input": 1.0, "output": 2.0}})
+    assert provider.estimate_cost("mock-model", 1_000_000, 500_000) == pytest.approx(2.0)
+    assert provider.estimate_cost("mock-model", 250, 100) == pytest.approx(0.00045)
     assert provider.estimate_cost("unpriced", 1_000_000, 1_000_000) == 0.0
 
 
@@ -370,7 +396,8 @@ def test_estimate_cost_falls_back_to_the_wildcard_price() -> None:
 def test_capabilities() -> None:
     capabilities = MockProvider(name="local", DEFAULT_MODEL="mock-echo", delay=0.5).capabilities()
     assert capabilities["name"] == "local"
-    assert capabilities["models"] == ["mock-echo"]
+    # Unrestricted: the default is the one model known, and any other name is accepted too.
+    assert (capabilities["models"], capabilities["any_model"]) == (["mock-echo"], True)
     assert capabilities["default_model"] == "mock-echo"
     assert capabilities["streaming"] is True
     assert capabilities["delay"] == 0.5
@@ -410,7 +437,7 @@ def test_base_astream_hands_over_each_event_as_it_arrives() -> None:
     assert events == [
         TextDelta("first "),
         TextDelta("second"),
-        Completion(text="first second", model="mock-1"),
+        Completion(text="first second", model="mock-model"),
     ]
 
 
@@ -514,7 +541,7 @@ def test_configured_provider_is_built_from_settings_with_options(settings: Any) 
         "PROVIDERS": {
             "mock": {
                 "DEFAULT_MODEL": "mock-echo",
-                "MODELS": ["mock-1", "mock-echo"],
+                "MODELS": ["mock-model", "mock-echo"],
                 "PRICES": {"mock-echo": {"input": 1.0, "output": 1.0}},
                 "OPTIONS": {"response_pattern": "echo: {input}", "seed": 7, "delay": 0},
             }
@@ -525,7 +552,8 @@ def test_configured_provider_is_built_from_settings_with_options(settings: Any) 
     assert provider is get_provider("mock")  # built once, then cached
     assert provider.name == "mock"
     assert provider.default_model == "mock-echo"
-    assert provider.models == ["mock-1", "mock-echo"]
+    assert provider.models == ["mock-model", "mock-echo"]
+    assert provider.capabilities()["any_model"] is False
     assert provider.estimate_cost("mock-echo", 500_000, 500_000) == pytest.approx(1.0)
     assert provider.complete(make_request("ping")).text == "echo: ping"
     assert outcomes(provider, 5) == outcomes(MockProvider(seed=7), 6)[1:]
@@ -644,3 +672,56 @@ def test_backend_rejecting_its_options_is_a_configuration_error(settings: Any) -
     }
     with pytest.raises(ConfigurationError, match="Invalid options"):
         get_provider("odd")
+
+
+# -- per-session options (a session's provider_config, sent as the request's options) -------------
+
+
+def with_options(options: dict[str, Any], content: str = "hello") -> CompletionRequest:
+    return CompletionRequest(
+        model="mock-model", messages=[ChatMessage("user", content)], options=options
+    )
+
+
+def test_session_options_override_the_instance_for_that_request_only() -> None:
+    provider = MockProvider(response_pattern="instance: {input}")
+    assert provider.complete(with_options({"response_pattern": "custom: {input}"})).text == (
+        "custom: hello"
+    )
+    assert provider.complete(with_options({})).text == "instance: hello"
+    with pytest.raises(ProviderError):
+        provider.complete(with_options({"error_rate": 1}))
+    assert provider.complete(with_options({"temperature": 0.2})).text == "instance: hello"
+
+
+@pytest.mark.parametrize(
+    "options", [{"delay_ms": 60}, {"delay": 0.06}, {"delay_ms": 60, "delay": 9}]
+)
+def test_session_delay_in_seconds_or_milliseconds(options: dict[str, Any]) -> None:
+    assert 0.055 <= elapsed(lambda: MockProvider().complete(with_options(options))) < 2
+
+
+def test_an_invalid_session_option_fails_the_call_not_the_instance() -> None:
+    provider = MockProvider()
+    with pytest.raises(ProviderError, match="error_rate") as caught:
+        provider.complete(with_options({"error_rate": 7}))
+    assert (caught.value.retryable, caught.value.status_code) == (False, 400)
+    assert provider.complete(with_options({})).text == "Mock response to: hello"
+
+
+def test_the_mock_accepts_an_api_key_and_never_shows_it(caplog: pytest.LogCaptureFixture) -> None:
+    provider = MockProvider(name="openai", api_key="sk-secret-123")
+    shown = [repr(provider), str(provider.capabilities()), str(vars(provider)), caplog.text]
+    assert not any("sk-secret-123" in text for text in shown)
+    assert provider.complete(make_request("hi")).text == "Mock response to: hi"
+
+
+@pytest.mark.parametrize(
+    "options", [{"MODELS": "one"}, {"DEFAULT_MODEL": "big", "MODELS": ["small"]}]
+)
+def test_check_reports_invalid_model_settings(settings: Any, options: dict[str, Any]) -> None:
+    from sessions_app.checks import check_settings
+
+    settings.SESSIONS_APP = {"PROVIDERS": {"mock": options}}
+    [error] = check_settings()
+    assert error.id == "sessions_app.E013" and "MODELS" in error.msg

@@ -96,7 +96,7 @@ def test_analytics_from_counters(manager, sessions):
     assert report["total_messages"] == 6
     assert report["avg_messages_per_session"] == 2.0
     assert report["provider_usage"] == {"mock": 3}
-    assert report["model_usage"] == {"mock-1": 2, "mock-echo": 1}
+    assert report["model_usage"] == {"mock-model": 2, "mock-echo": 1}
     tokens = sum(m.input_tokens + m.output_tokens for s in (a, c) for m in s.get_messages())
     assert report["total_tokens"] == tokens
     assert report["provider_calls"] == 3 and report["error_rate"] == 0.0

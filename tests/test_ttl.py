@@ -100,7 +100,7 @@ def test_sandboxes_are_isolated_even_for_the_same_user(db):
     assert b.update_session_metadata(in_a, {"x": 1}) is False
     assert b.extend_session_ttl(in_a, 1) is False
     assert b.delete_session(in_a) is False
-    assert a.get_session(in_b) is None
+    assert a.find_session(in_b) is None
     assert [s.session_id for s in a.get_user_sessions("same-user")] == [in_a]
     assert [s.session_id for s in b.get_user_sessions("same-user")] == [in_b]
     assert b.cleanup_inactive_sessions(days=0) == 1

@@ -86,11 +86,19 @@ class MetricsOutput(serializers.Serializer):
     estimated_cost = serializers.FloatField()
     created_at = serializers.DateTimeField()
     last_activity = serializers.DateTimeField()
+    first_message_at = serializers.DateTimeField(allow_null=True)
+    last_message_at = serializers.DateTimeField(allow_null=True)
 
 
 class ProviderOutput(serializers.Serializer):
     name = serializers.CharField()
-    models = serializers.ListField(child=serializers.CharField())
+    models = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The models MODELS allows, or the default model when any name is accepted.",
+    )
+    any_model = serializers.BooleanField(
+        help_text="True when the provider accepts any model name (no MODELS setting)."
+    )
     default_model = serializers.CharField()
     streaming = serializers.BooleanField()
     default = serializers.BooleanField()

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
 
 from sessions_app.conf import app_settings
 from sessions_app.exceptions import ConfigurationError, MiddlewareError, SessionError
-from sessions_app.pipeline.base import MessageMiddleware, PipelineMessage
+from sessions_app.pipeline.adapters import RunState, Step, adapt, middleware_name
+from sessions_app.pipeline.base import PipelineMessage
+from sessions_app.pipeline.class_hooks import (
+    EventArguments,
+    HookMethod,
+    hook_methods,
+    is_class_hook,
+)
 from sessions_app.pipeline.hooks import (
     Hook,
     LifecycleEvent,
@@ -18,60 +26,110 @@ from sessions_app.pipeline.hooks import (
     parse_event,
     send_signal,
 )
+from sessions_app.providers.base import Provider
+from sessions_app.providers.registry import get_provider
+
+if TYPE_CHECKING:
+    from sessions_app.handle import ConversationSession
+    from sessions_app.models import Session
 
 
 class Pipeline:
+    """Middleware run on every message, in order, and hooks fired after each event.
+
+    ``add_middleware`` takes any of the three middleware forms (see
+    :mod:`sessions_app.pipeline.adapters`); ``add_hook`` a function for one
+    event, ``add_lifecycle_hook`` an object with ``on_<event>`` methods.
+    """
+
     def __init__(
         self,
-        middleware: list[MessageMiddleware] | None = None,
-        hooks: dict[LifecycleEvent, list[Hook]] | None = None,
+        middleware: list[Any] | None = None,
+        hooks: dict[LifecycleEvent, list[Hook | HookMethod]] | None = None,
     ) -> None:
-        self.middleware = list(middleware or [])
-        self.hooks: dict[LifecycleEvent, list[Hook]] = {
+        self.middleware: list[Any] = []
+        self._steps: list[Step] = []
+        for each in middleware or ():
+            self.add_middleware(each)
+        self.hooks: dict[LifecycleEvent, list[Hook | HookMethod]] = {
             event: list(callbacks) for event, callbacks in (hooks or {}).items()
         }
+        # What the ``session`` argument of middleware and hooks becomes; the async
+        # facade sets its own handle class here.
+        self.handle_wrapper: Callable[[ConversationSession], Any] | None = None
+        # Adapters of this pipeline's manager only (e.g. given an API key in code), by name.
+        self.providers: dict[str, Provider] = {}
 
     def copy(self) -> Pipeline:
-        return Pipeline(self.middleware, self.hooks)
+        copied = Pipeline(self.middleware, self.hooks)
+        copied.handle_wrapper = self.handle_wrapper
+        copied.providers = dict(self.providers)
+        return copied
 
-    def add_middleware(self, middleware: MessageMiddleware) -> None:
-        if not callable(getattr(middleware, "process", None)):
-            raise ConfigurationError(
-                f"{middleware!r} is not message middleware (it needs a process() method)."
-            )
+    def get_provider(self, name: str | None = None) -> Provider:
+        """This pipeline's own adapter called ``name``, else the process-wide one."""
+        return self.providers.get(name or app_settings.DEFAULT_PROVIDER) or get_provider(name)
+
+    def handle_for(self, session: Session) -> Any:
+        """The ``session`` argument middleware and hooks get for this row."""
+        from sessions_app.handle import ConversationSession
+
+        handle = ConversationSession(session, self)
+        return self.handle_wrapper(handle) if self.handle_wrapper else handle
+
+    def add_middleware(self, middleware: Any) -> None:
+        self._steps.append(adapt(middleware))
         self.middleware.append(middleware)
 
     def add_hook(self, event: str | LifecycleEvent, hook: Hook) -> None:
+        if is_class_hook(hook):
+            raise ConfigurationError(
+                f"{hook!r} is a class-based lifecycle hook: register an instance with "
+                "add_lifecycle_hook(hook), not as a function hook of one event."
+            )
         if not callable(hook):
             raise ConfigurationError(f"Hook {hook!r} is not callable.")
         self.hooks.setdefault(parse_event(event), []).append(hook)
 
-    def run(self, message: PipelineMessage) -> PipelineMessage:
-        for middleware in self.middleware:
+    def add_lifecycle_hook(self, hook: Any) -> None:
+        """Register the ``on_<event>`` methods ``hook`` defines (see ``ISessionLifecycleHook``)."""
+        for event, method in hook_methods(hook):
+            self.hooks.setdefault(event, []).append(method)
+
+    def run(self, message: PipelineMessage, session: Session | None = None) -> PipelineMessage:
+        """Pass ``message`` through every middleware; ``session`` is its row, if at hand."""
+        state = RunState(self, message.session_id, session)
+        for step in self._steps:
             try:
-                message = middleware.process(message)
+                message = step.run(message, state)
             except SessionError:
                 raise
             except Exception as exc:
                 raise MiddlewareError(
-                    f"{type(middleware).__name__} failed: {type(exc).__name__}",
+                    f"{middleware_name(step.middleware)} failed: {type(exc).__name__}",
                     session_id=message.session_id,
                 ) from exc
         return message
 
     def fire(self, event: LifecycleEvent, **data: Any) -> None:
         """Call the hooks of ``event`` in order, then send its Django signal."""
+        arguments = EventArguments(data, self)
         for hook in self.hooks.get(event, ()):
-            call_hook(hook, event, data)
+            if isinstance(hook, HookMethod):
+                call_hook(hook, event, functools.partial(hook.deliver, arguments))
+            else:
+                call_hook(hook, event, functools.partial(hook, event, **data))
         send_signal(event, data)
 
 
-def build_middleware(entry: Any) -> MessageMiddleware:
+def build_middleware(entry: Any) -> Any:
     """A settings entry is a dotted path, or ``(dotted path, {kwargs})``."""
     try:
         path, kwargs = (entry, {}) if isinstance(entry, str) else entry
-        factory: Callable[..., MessageMiddleware] = import_string(path)
-        return factory(**kwargs)
+        factory: Callable[..., Any] = import_string(path)
+        middleware = factory(**kwargs)
+        adapt(middleware)  # refused here, at startup and in ``check``, not on a first message
+        return middleware
     except SessionError:
         raise
     except Exception as exc:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.dispatch import Signal
 
 from sessions_app import signals
+from sessions_app.pipeline.calling import resolve
 
 logger = logging.getLogger("sessions_app.hooks")
 
@@ -39,25 +38,27 @@ SIGNALS: dict[LifecycleEvent, Signal] = {
 }
 
 
+# The documents' name of an event, accepted wherever an event is named.
+ALIASES: dict[str, LifecycleEvent] = {"session_error": LifecycleEvent.ERROR}
+EVENT_NAMES: frozenset[str] = frozenset({e.value for e in LifecycleEvent} | set(ALIASES))
+
+
 def parse_event(event: str | LifecycleEvent) -> LifecycleEvent:
     try:
-        return LifecycleEvent(event)
-    except ValueError:
+        return ALIASES.get(event) or LifecycleEvent(event)
+    except (ValueError, TypeError):
         from sessions_app.exceptions import ConfigurationError
 
-        valid = ", ".join(e.value for e in LifecycleEvent)
+        valid = ", ".join(sorted(EVENT_NAMES))
         raise ConfigurationError(
             f"Unknown lifecycle event {event!r}; expected one of {valid}."
         ) from None
 
 
-def call_hook(hook: Hook, event: LifecycleEvent, data: dict[str, Any]) -> None:
-    """Run one hook; a failing hook is logged and never breaks the operation."""
+def call_hook(hook: Any, event: LifecycleEvent, call: Callable[[], Any]) -> None:
+    """Run one hook (sync or async); a failing hook is logged, never breaks the operation."""
     try:
-        if asyncio.iscoroutinefunction(hook):
-            async_to_sync(hook)(event, **data)
-        else:
-            hook(event, **data)
+        resolve(call())
     except Exception:
         logger.exception("Lifecycle hook %r failed on %s", hook, event.value)
 

@@ -21,10 +21,13 @@ _SAFE_KEY_PART = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 # add() then incr() can lose the key to expiry in between; retry that many times.
 _ATTEMPTS = 3
 _LOCAL_MAX_ENTRIES = 100_000
+DEFAULT_MAX_MESSAGES = 60  # per DEFAULT_PERIOD: the documents' 60 messages a minute
+DEFAULT_PERIOD = 60
 
 
 class RateLimitMiddleware(MessageMiddleware):
-    """At most ``max_messages`` incoming messages per session in each ``period`` seconds.
+    """At most ``max_messages`` incoming messages per session in each ``period`` seconds
+    (60 a minute by default, as in the documents).
 
     Fixed windows aligned on the clock (``int(now // period)``), counted with an
     atomic ``cache.add`` + ``cache.incr`` in:
@@ -42,17 +45,29 @@ class RateLimitMiddleware(MessageMiddleware):
     goes through uncounted — an outage of the cache must not stop conversations.
     One warning is logged per outage, counted in ``health/`` (see
     ``sessions_app.cache_outages``).
+
+    ``messages_per_minute=N`` (the documents' form) means ``max_messages=N, period=60``.
     """
 
     def __init__(
         self,
-        max_messages: int = 20,
-        period: float = 60,
+        max_messages: int | None = None,
+        period: float = DEFAULT_PERIOD,
         cache_alias: str | None = None,
         *,
+        messages_per_minute: int | None = None,
         key_prefix: str = "sessions_app:ratelimit",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if messages_per_minute is not None:
+            if max_messages is not None or period != DEFAULT_PERIOD:
+                raise ConfigurationError(
+                    "RateLimitMiddleware takes messages_per_minute or max_messages/period, "
+                    "not both."
+                )
+            max_messages = messages_per_minute
+        elif max_messages is None:
+            max_messages = DEFAULT_MAX_MESSAGES
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
             raise ConfigurationError("RateLimitMiddleware needs an integer max_messages >= 1.")
         if isinstance(period, bool) or not isinstance(period, int | float) or not period > 0:
@@ -69,6 +84,10 @@ class RateLimitMiddleware(MessageMiddleware):
             f"sessions_app-ratelimit-{uuid.uuid4().hex}",
             {"OPTIONS": {"MAX_ENTRIES": _LOCAL_MAX_ENTRIES}},
         )
+
+    @property
+    def messages_per_minute(self) -> float:
+        return self.max_messages * 60 / self.period
 
     def process_incoming(self, message: PipelineMessage) -> PipelineMessage:
         now = self.clock()

@@ -19,6 +19,11 @@ REPLACEMENTS: dict[str, str] = {
     "phone": "[REDACTED_PHONE]",
 }
 
+# The documents' names of kinds.
+KIND_ALIASES: dict[str, str] = {"credit_card": "card"}
+# What SecurityMiddleware() redacts: the documents' default, in their names, plus phones.
+DEFAULT_FILTERS = ("ssn", "credit_card", "email", "phone")
+
 CARD_MIN_DIGITS, CARD_MAX_DIGITS = 13, 19
 # E.164 allows at most 15 digits; fewer than 8 is more likely a quantity than a phone.
 PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 8, 15
@@ -171,13 +176,18 @@ _NEED_DIGITS = frozenset({"card", "ssn", "phone"})
 
 
 def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
-    """The requested kinds in redaction order; ``None`` means all. Raises ``ValueError``."""
+    """The requested kinds in redaction order; ``None`` means all. Raises ``ValueError``.
+
+    ``credit_card`` (the documents' name) means ``card``.
+    """
     if kinds is None:
         return PII_KINDS
-    requested = {kinds} if isinstance(kinds, str) else set(kinds)
+    named = {kinds} if isinstance(kinds, str) else set(kinds)
+    requested = {KIND_ALIASES.get(kind, kind) for kind in named}
     unknown = requested.difference(PII_KINDS)
     if unknown:
-        raise ValueError(f"Unknown PII kinds {sorted(unknown)}; known: {list(PII_KINDS)}")
+        known = [*PII_KINDS, *KIND_ALIASES]
+        raise ValueError(f"Unknown PII kinds {sorted(unknown)}; known: {known}")
     return tuple(kind for kind in PII_KINDS if kind in requested)
 
 
@@ -206,13 +216,28 @@ class SecurityMiddleware(MessageMiddleware):
 
     When something was redacted, ``metadata["redactions"]`` holds the counts per
     kind (e.g. ``{"email": 1}``); the original text is not kept anywhere.
+    ``filters`` is the documents' name of ``kinds``; with neither, every kind is
+    redacted (the documents' default leaves out ``phone``).
     """
 
-    def __init__(self, kinds: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, kinds: Iterable[str] | None = None, *, filters: Iterable[str] | None = None
+    ) -> None:
+        if kinds is not None and filters is not None:
+            raise ConfigurationError("SecurityMiddleware takes kinds or filters, not both.")
+        kinds = filters if kinds is None else kinds
         try:
             self.kinds = check_kinds(kinds)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
+        # The documents' attribute: the kinds as asked for.
+        self.filters: list[str] = (
+            list(DEFAULT_FILTERS)
+            if kinds is None
+            else [kinds]
+            if isinstance(kinds, str)
+            else list(kinds)
+        )
 
     def process(self, message: PipelineMessage) -> PipelineMessage:
         redacted, counts = redact_pii(message.content, self.kinds)

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sessions_app.exceptions import ConfigurationError
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -73,15 +75,29 @@ class Provider:
 
     name: str = ""
     supports_streaming: ClassVar[bool] = True
+    # The model a session gets when neither it nor DEFAULT_MODEL / MODELS names one.
+    fallback_model: ClassVar[str] = ""
 
     def __init__(self, *, name: str | None = None, **options: Any) -> None:
         self.name = name or self.name
         self.options = options
-        self.default_model: str = options.get("DEFAULT_MODEL", "")
-        self.models: list[str] = list(
-            options.get("MODELS") or ([self.default_model] if self.default_model else [])
+        # MODELS restricts the models a session may use; without it any name is accepted.
+        self.models: list[str] = _model_names(options.get("MODELS"))
+        self.default_model: str = _default_model(
+            options.get("DEFAULT_MODEL"), self.models, self.fallback_model
         )
         self.prices: dict[str, dict[str, float]] = options.get("PRICES", {})
+
+    def __repr__(self) -> str:
+        # Never the options: they may hold an API key.
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    @property
+    def any_model(self) -> bool:
+        return not self.models
+
+    def accepts_model(self, model: str) -> bool:
+        return self.any_model or model in self.models
 
     def complete(self, request: CompletionRequest) -> Completion:
         raise NotImplementedError
@@ -161,10 +177,43 @@ class Provider:
         output_cost = output_tokens * float(price.get("output", 0))
         return (input_cost + output_cost) / 1_000_000
 
+    def check_session_options(self, options: dict[str, Any]) -> None:
+        """Refuse (``ConfigurationError``) a session's ``provider_config`` this adapter cannot
+        honour, when it is stored rather than at its first turn. Accepts anything here."""
+
+    def cleanup_resources(self, session_id: str, state: dict[str, Any]) -> None:
+        """Release what the provider keeps on its side for one session.
+
+        ``state`` is the ``provider_state`` of the session's latest reply. A no-op here; an
+        adapter with server-side state (e.g. an OpenAI conversation id) deletes it, and must
+        tolerate being called again or for a state it never created.
+        """
+
     def capabilities(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "models": self.models,
+            # The known models: the restriction, or the default when any name is accepted.
+            "models": self.models or [self.default_model],
+            "any_model": self.any_model,
             "default_model": self.default_model,
             "streaming": self.supports_streaming,
         }
+
+
+def _model_names(models: Any) -> list[str]:
+    if models is None:
+        return []
+    if not isinstance(models, list | tuple) or not all(
+        isinstance(model, str) and model for model in models
+    ):
+        raise ConfigurationError("MODELS must be a list of model names.")
+    return list(models)
+
+
+def _default_model(configured: Any, models: list[str], fallback: str) -> str:
+    if configured is not None and not isinstance(configured, str):
+        raise ConfigurationError("DEFAULT_MODEL must be a model name.")
+    default = configured or (models[0] if models else fallback)
+    if models and default not in models:
+        raise ConfigurationError(f"DEFAULT_MODEL {default!r} is not one of MODELS.")
+    return default

@@ -1,7 +1,10 @@
 """A provider that needs no network: a patterned reply, an artificial delay and injected errors.
 
 Used by development setups, the demo project and tests. With a ``seed`` its error decisions and
-message ids are reproducible, so a test can predict which call fails.
+message ids are reproducible, so a test can predict which call fails. It answers for any model
+name unless ``MODELS`` restricts it. A session's ``provider_config`` may set
+``response_pattern``, ``delay`` (seconds), ``delay_ms`` or ``error_rate`` for that session only
+(see ``MockProviderSession``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +28,7 @@ from sessions_app.providers.base import (
     TextDelta,
 )
 
-DEFAULT_MODEL = "mock-1"
+DEFAULT_MODEL = "mock-model"
 DEFAULT_PATTERN = "Mock response to: {input}"
 INPUT_PLACEHOLDER = "{input}"
 
@@ -78,11 +81,29 @@ def _number(option: str, value: Any) -> float:
     return number
 
 
-def _validate_delay(value: Any) -> float:
-    delay = _number("delay", value)
+def _validate_delay(value: Any, option: str = "delay") -> float:
+    delay = _number(option, value)
     if delay < 0:
-        raise ConfigurationError(f"Mock provider option 'delay' must be >= 0, got {value!r}.")
+        raise ConfigurationError(f"Mock provider option {option!r} must be >= 0, got {value!r}.")
     return delay
+
+
+def _validate_session_delay(value: Any) -> float:
+    delay = _validate_delay(value)
+    if delay > MAX_SESSION_DELAY:
+        raise ConfigurationError(
+            f"Mock provider option 'delay' of a session is at most {MAX_SESSION_DELAY} seconds."
+        )
+    return delay
+
+
+def _validate_delay_ms(value: Any) -> float:
+    delay_ms = _validate_delay(value, "delay_ms")
+    if delay_ms > MAX_SESSION_DELAY * 1000:
+        raise ConfigurationError(
+            f"Mock provider option 'delay_ms' is at most {MAX_SESSION_DELAY * 1000} milliseconds."
+        )
+    return delay_ms
 
 
 def _validate_error_rate(value: Any) -> float:
@@ -118,12 +139,38 @@ def _validate_pattern(value: Any) -> str:
     return value
 
 
+# A session's own delay: its config comes from API clients, who must not hold a worker for long.
+MAX_SESSION_DELAY = 60
+
+# The options a session's provider_config may set for that session only.
+SESSION_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "response_pattern": _validate_pattern,
+    "delay": _validate_session_delay,
+    "delay_ms": _validate_delay_ms,
+    "error_rate": _validate_error_rate,
+}
+
+
+def validate_session_option(option: str, value: Any) -> Any:
+    """``value`` as the mock reads per-session ``option``; ``ConfigurationError`` if invalid."""
+    return SESSION_OPTIONS[option](value)
+
+
+@dataclass(frozen=True)
+class _Behaviour:
+    """What one call does: the instance's options, overridden by the session's."""
+
+    response_pattern: str
+    delay: float
+    error_rate: float
+
+
 def _reject_unknown(options: dict[str, Any]) -> None:
     # Upper-case keys are the settings-level ones (DEFAULT_MODEL, MODELS, PRICES, …) that the
     # base class reads; a lower-case key here is a misspelt or unsupported mock option.
     unknown = sorted(key for key in options if not key.isupper())
     if unknown:
-        known = "delay, error_rate, response_pattern, seed, stream_chunk_words"
+        known = "api_key, delay, error_rate, response_pattern, seed, stream_chunk_words"
         raise ConfigurationError(
             f"Unknown mock provider option(s): {', '.join(unknown)}. Known options: {known}."
         )
@@ -133,6 +180,7 @@ class MockProvider(Provider):
     """Answers ``response_pattern`` with ``{input}`` replaced by the last user message."""
 
     name = "mock"
+    fallback_model = DEFAULT_MODEL
 
     def __init__(
         self,
@@ -143,8 +191,11 @@ class MockProvider(Provider):
         error_rate: float = 0.0,
         seed: int | None = None,
         stream_chunk_words: int = 1,
+        api_key: str | None = None,
         **options: Any,
     ) -> None:
+        # Accepted so a provider name backed by the mock can be given a key; never kept.
+        del api_key
         _reject_unknown(options)
         super().__init__(name=name, **options)
         self.response_pattern = _validate_pattern(response_pattern)
@@ -152,10 +203,6 @@ class MockProvider(Provider):
         self.error_rate = _validate_error_rate(error_rate)
         self.seed = _validate_seed(seed)
         self.stream_chunk_words = _validate_chunk_words(stream_chunk_words)
-        if not self.default_model:
-            self.default_model = DEFAULT_MODEL
-        if not self.models:
-            self.models = [self.default_model]
         self._random = random.Random(self.seed)
         # One instance serves many threads; Random is not safe to share without a lock, and the
         # seeded sequence is only reproducible if draws are not interleaved mid-call.
@@ -163,9 +210,39 @@ class MockProvider(Provider):
 
     # -- the reply ---------------------------------------------------------------------------
 
-    def render(self, request: CompletionRequest) -> str:
+    def _behaviour(self, options: Mapping[str, Any]) -> _Behaviour:
+        """This instance's pattern, delay and error rate, overridden by a session's options.
+
+        A session's invalid option fails the call (the session's config is at fault, not the
+        instance's), like a real provider refusing a request's parameters.
+        """
+        try:
+            session = {
+                option: validate_session_option(option, options[option])
+                for option in SESSION_OPTIONS
+                if option in options
+            }
+        except ConfigurationError as exc:
+            raise ProviderError(
+                f"Mock provider {self.name!r}: invalid provider_config: {exc.message}",
+                provider=self.name,
+                status_code=400,
+            ) from None
+        delay = session["delay_ms"] / 1000 if "delay_ms" in session else session.get("delay")
+        return _Behaviour(
+            response_pattern=session.get("response_pattern", self.response_pattern),
+            delay=self.delay if delay is None else delay,
+            error_rate=session.get("error_rate", self.error_rate),
+        )
+
+    def check_session_options(self, options: dict[str, Any]) -> None:
+        for option in SESSION_OPTIONS.keys() & options.keys():
+            validate_session_option(option, options[option])
+
+    def render(self, request: CompletionRequest, pattern: str | None = None) -> str:
         """The reply text; ``str.replace`` so braces in the user's text are taken literally."""
-        return self.response_pattern.replace(INPUT_PLACEHOLDER, request.last_user_content)
+        pattern = self.response_pattern if pattern is None else pattern
+        return pattern.replace(INPUT_PLACEHOLDER, request.last_user_content)
 
     def count_input_tokens(self, request: CompletionRequest) -> int:
         total = sum(count_tokens(message.content) for message in request.messages)
@@ -173,23 +250,25 @@ class MockProvider(Provider):
             total += count_tokens(request.system)
         return total
 
-    def _draw(self) -> tuple[bool, str]:
+    def _draw(self, error_rate: float) -> tuple[bool, str]:
         """Whether this call fails, and the id its reply gets (both from the seeded sequence)."""
         with self._random_lock:
-            fails = self._random.random() < self.error_rate
+            fails = self._random.random() < error_rate
             message_id = f"mock-{self._random.getrandbits(64):016x}"
         return fails, message_id
 
     def _plan(self, request: CompletionRequest) -> _Reply:
-        fails, message_id = self._draw()
+        behaviour = self._behaviour(request.options)
+        fails, message_id = self._draw(behaviour.error_rate)
         if fails:
             raise ProviderError(
-                f"Mock provider {self.name!r} failed on purpose (error_rate={self.error_rate}).",
+                f"Mock provider {self.name!r} failed on purpose "
+                f"(error_rate={behaviour.error_rate}).",
                 provider=self.name,
                 retryable=True,
                 status_code=503,
             )
-        text = self.render(request)
+        text = self.render(request, behaviour.response_pattern)
         completion = Completion(
             text=text,
             model=request.model or self.default_model,
@@ -199,7 +278,7 @@ class MockProvider(Provider):
             finish_reason="stop",
             provider_state={"last_response_id": message_id},
         )
-        return _Reply(completion, split_chunks(text, self.stream_chunk_words), self.delay)
+        return _Reply(completion, split_chunks(text, self.stream_chunk_words), behaviour.delay)
 
     # -- sync ---------------------------------------------------------------------------------
 

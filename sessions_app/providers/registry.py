@@ -36,14 +36,17 @@ def unregister_provider(name: str) -> None:
         _instances.pop(name, None)
 
 
-def build_provider(name: str) -> Provider:
-    """A new instance of the provider configured as ``name`` in settings."""
+def build_provider(name: str, **overrides: Any) -> Provider:
+    """A new instance of the provider configured as ``name`` in settings.
+
+    ``overrides`` (e.g. ``api_key``) replace the configured ``OPTIONS`` of the same name.
+    """
     backend = app_settings.provider_backend(name)
     if backend is None:
         raise ConfigurationError(f"Unknown provider {name!r}.", error_code="unknown_provider")
     options = dict(app_settings.PROVIDERS.get(name, {}))
     options.pop("BACKEND", None)
-    extra = options.pop("OPTIONS", {})
+    extra = {**options.pop("OPTIONS", {}), **overrides}
     try:
         cls: type[Provider] = import_string(backend)
     except ImportError as exc:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from sessions_app.exceptions import ValidationError
-from sessions_app.models import Session, SessionStatus
+from sessions_app.metrics import SessionAnalytics, SessionMetrics
+from sessions_app.models import Message, Session, SessionStatus
 from sessions_app.services.sandboxes import find_sandbox
 from sessions_app.services.selectors import owner_filter
 from sessions_app.validation import moment
@@ -30,32 +31,47 @@ def _avg_response_ms(total_ms: int, calls: int, errors: int) -> float:
     return round(total_ms / answered, 2) if answered > 0 else 0.0
 
 
-def session_metrics(session: Session) -> dict[str, Any]:
-    return {
-        "session_id": str(session.pk),
-        "total_messages": session.message_count,
-        "user_messages": session.user_message_count,
-        "assistant_messages": session.assistant_message_count,
-        "system_messages": session.system_message_count,
-        "input_tokens": session.input_tokens,
-        "output_tokens": session.output_tokens,
-        "total_tokens": session.input_tokens + session.output_tokens,
-        "session_duration_seconds": round(
-            (session.last_activity - session.created_at).total_seconds(), 3
-        ),
-        "avg_response_time_ms": _avg_response_ms(
+MessageSpan = tuple[datetime | None, datetime | None]
+
+
+def message_span(session: Session) -> MessageSpan:
+    """When the session's first and last messages were stored (one indexed query)."""
+    if not session.message_count:
+        return None, None
+    span = Message.objects.filter(session=session).aggregate(
+        first=Min("created_at"), last=Max("created_at")
+    )
+    return span["first"], span["last"]
+
+
+def session_metrics(session: Session, span: MessageSpan | None = None) -> SessionMetrics:
+    """The session's metrics; ``span`` is ``message_span`` when the caller already knows it."""
+    first_message_at, last_message_at = span if span is not None else message_span(session)
+    return SessionMetrics(
+        session_id=str(session.pk),
+        total_messages=session.message_count,
+        user_messages=session.user_message_count,
+        assistant_messages=session.assistant_message_count,
+        system_messages=session.system_message_count,
+        total_tokens=session.input_tokens + session.output_tokens,
+        input_tokens=session.input_tokens,
+        output_tokens=session.output_tokens,
+        session_duration=session.last_activity - session.created_at,
+        avg_response_time_ms=_avg_response_ms(
             session.total_response_time_ms, session.provider_calls, session.provider_errors
         ),
-        "total_response_time_ms": session.total_response_time_ms,
-        "provider_calls": session.provider_calls,
-        "provider_errors": session.provider_errors,
-        "error_rate": round(session.provider_errors / session.provider_calls, 4)
+        total_response_time_ms=session.total_response_time_ms,
+        first_message_at=first_message_at,
+        last_message_at=last_message_at,
+        provider_calls=session.provider_calls,
+        provider_errors=session.provider_errors,
+        estimated_cost=float(session.estimated_cost),
+        error_rate=round(session.provider_errors / session.provider_calls, 4)
         if session.provider_calls
         else 0.0,
-        "estimated_cost": float(session.estimated_cost),
-        "created_at": session.created_at,
-        "last_activity": session.last_activity,
-    }
+        created_at=session.created_at,
+        last_activity=session.last_activity,
+    )
 
 
 def _usage(sessions: QuerySet[Session], field: str) -> dict[str, int]:
@@ -127,19 +143,21 @@ def analytics(
 def report(
     sessions: QuerySet[Session],
     *,
+    sandbox_id: str | None,
     start_date: Any = None,
     end_date: Any = None,
     user_id: Any = None,
-) -> dict[str, Any]:
+) -> SessionAnalytics:
     """``analytics`` from caller input: dates or date-times (an end date means its whole
     day) and an optional owner (an external user id or a Django user)."""
     if user_id is not None:
         sessions = sessions.filter(owner_filter(user_id))
-    return analytics(
+    totals = analytics(
         sessions,
         start=moment(start_date, "start_date"),
         end=moment(end_date, "end_date", end_of_day=True),
     )
+    return SessionAnalytics(sandbox_id=sandbox_id, **totals)
 
 
 def sandbox_report(
@@ -148,7 +166,7 @@ def sandbox_report(
     start_date: Any = None,
     end_date: Any = None,
     user_id: Any = None,
-) -> dict[str, Any]:
+) -> SessionAnalytics:
     """``report`` over every session of the sandbox with this slug (deleted and expired
     ones too), or of every sandbox for ``None``; an unknown sandbox is refused."""
     sessions = Session.objects.all()
@@ -157,5 +175,6 @@ def sandbox_report(
         if sandbox is None:
             raise ValidationError(f"Unknown sandbox {sandbox_id!r}.", error_code="unknown_sandbox")
         sessions = sessions.filter(sandbox=sandbox)
-    totals = report(sessions, start_date=start_date, end_date=end_date, user_id=user_id)
-    return {"sandbox_id": sandbox_id, **totals}
+    return report(
+        sessions, sandbox_id=sandbox_id, start_date=start_date, end_date=end_date, user_id=user_id
+    )

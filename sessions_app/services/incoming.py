@@ -18,11 +18,17 @@ from sessions_app.validation import json_object, text
 SENDABLE_ROLES = (MessageRole.USER, MessageRole.SYSTEM)
 
 
-def _validate_input(session: Session, content: Any, role: Any, metadata: Any) -> dict[str, Any]:
+def validate_input(
+    session: Session,
+    content: Any,
+    role: Any,
+    metadata: Any,
+    roles: tuple[str, ...] = SENDABLE_ROLES,
+) -> dict[str, Any]:
     """Check a new message; returns its metadata as it will be stored."""
-    if role not in SENDABLE_ROLES:
+    if role not in roles:
         raise ValidationError(
-            f"role must be one of {', '.join(SENDABLE_ROLES)}.",
+            f"role must be one of {', '.join(roles)}.",
             session_id=session.pk,
             error_code="invalid_role",
         )
@@ -64,11 +70,12 @@ def accept_message(
     metadata: dict[str, Any] | None = None,
 ) -> Message:
     """Validate, run incoming middleware and store a user or system message."""
-    metadata = _validate_input(session, content, role, metadata)
+    metadata = validate_input(session, content, role, metadata)
     require_writable(session)
     _check_timeout(session)
     incoming = pipeline.run(
-        PipelineMessage(session_id=str(session.pk), role=role, content=content, metadata=metadata)
+        PipelineMessage(session_id=str(session.pk), role=role, content=content, metadata=metadata),
+        session,
     )
     is_user = role == MessageRole.USER
     message = store_message(
@@ -80,5 +87,7 @@ def accept_message(
         reserve=2 if is_user else 1,
         pending=1 if is_user else 0,
     )
-    pipeline.fire(LifecycleEvent.MESSAGE_SENT, session_id=str(session.pk), message=message)
+    pipeline.fire(
+        LifecycleEvent.MESSAGE_SENT, session_id=str(session.pk), session=session, message=message
+    )
     return message

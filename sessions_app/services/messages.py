@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -68,12 +68,14 @@ def store_message(
     completion: Completion | None = None,
     processing_time_ms: int | None = None,
     cost: float = 0.0,
+    created_at: datetime | None = None,
 ) -> Message:
     """Append a message with the next sequence number and update the counters exactly.
 
     ``reserve`` is the room needed under ``max_messages`` (checked atomically
     with the append, with state and expiry); ``None`` for a reply, which only
-    needs its session to exist. ``completion`` carries a reply's usage.
+    needs its session to exist. ``completion`` carries a reply's usage. ``created_at``
+    dates a message imported from elsewhere; activity is still counted from now.
     """
     now = timezone.now()
     input_tokens = completion.input_tokens if completion else 0
@@ -82,7 +84,7 @@ def store_message(
         session_id=session.pk,
         role=role,
         content=content,
-        created_at=now,
+        created_at=created_at or now,
         metadata=metadata or {},
         status=status,
         provider_message_id=completion.provider_message_id if completion else "",
@@ -108,10 +110,20 @@ def store_message(
     if not append(operation) and not (_release_stale_replies(session.pk) and append(operation)):
         raise _refusal(session.pk, reserve or 0)
     cache.invalidate(session)  # cached views hold status and last activity
+    _count_in_memory(session, increments)
     session.last_activity = now
     if reserve is not None:
         session.status = SessionStatus.ACTIVE
     return message
+
+
+def _count_in_memory(session: Session, increments: dict[str, int | Decimal]) -> None:
+    """Apply an append's counter changes to the object in hand too, so a handle reads its own
+    writes (``message_count`` after a turn); fields not loaded are left to the next read."""
+    deferred = session.get_deferred_fields()
+    for name, amount in increments.items():
+        if name not in deferred:
+            setattr(session, name, getattr(session, name) + amount)
 
 
 def clear_messages(session: Session) -> int:

@@ -85,7 +85,8 @@ def finish_turn(
                 content=completion.text,
                 direction="outgoing",
                 metadata=metadata,
-            )
+            ),
+            turn.session,
         )
     except SessionError as exc:
         metadata["error"] = exc.error_code
@@ -99,7 +100,10 @@ def finish_turn(
         turn, completion, content=outgoing.content, metadata=outgoing.metadata, status=status
     )
     turn.pipeline.fire(
-        LifecycleEvent.MESSAGE_RECEIVED, session_id=str(turn.session.pk), message=reply
+        LifecycleEvent.MESSAGE_RECEIVED,
+        session_id=str(turn.session.pk),
+        session=turn.session,
+        message=reply,
     )
     return reply
 

@@ -16,8 +16,8 @@ from typing import Any
 from django.utils import timezone
 
 from sessions_app.models import Context, Message, Session
-from sessions_app.services.analytics import session_metrics
-from sessions_app.services.context import ContextSnapshot
+from sessions_app.services.analytics import MessageSpan, session_metrics
+from sessions_app.services.context import SessionContext
 
 SESSION_FIELDS = (
     "id", "sandbox", "user", "user_id", "provider", "model", "status", "name", "description",
@@ -42,7 +42,7 @@ MESSAGE_COLUMNS = (
 )  # fmt: skip
 CONTEXT_FIELDS = (*Context.SECTIONS, "version", "updated_at")
 VALIDITY_FIELDS = ("valid", "expires_at")
-PROVIDER_FIELDS = ("name", "models", "default_model", "streaming", "default")
+PROVIDER_FIELDS = ("name", "models", "any_model", "default_model", "streaming", "default")
 
 
 def datetime_text(value: datetime | None) -> str | None:
@@ -106,17 +106,19 @@ def validity_representation(session: Session) -> dict[str, Any]:
     return {"valid": True, "expires_at": datetime_text(session.expires_at)}
 
 
-def context_representation(snapshot: ContextSnapshot) -> dict[str, Any]:
+def context_representation(snapshot: SessionContext) -> dict[str, Any]:
     sections = {name: getattr(snapshot, name) for name in Context.SECTIONS}
     updated_at = datetime_text(snapshot.last_updated)
     return {**sections, "version": snapshot.version, "updated_at": updated_at}
 
 
-def metrics_representation(session: Session) -> dict[str, Any]:
+METRICS_MOMENTS = ("created_at", "last_activity", "first_message_at", "last_message_at")
+
+
+def metrics_representation(session: Session, span: MessageSpan | None = None) -> dict[str, Any]:
     """``session_metrics`` (the Python API's values), with its datetimes as text."""
-    metrics = session_metrics(session)
-    moments = ("created_at", "last_activity")
-    return {**metrics, **{name: datetime_text(metrics[name]) for name in moments}}
+    metrics = session_metrics(session, span).to_dict()
+    return {**metrics, **{name: datetime_text(metrics[name]) for name in METRICS_MOMENTS}}
 
 
 def provider_representation(
@@ -127,13 +129,19 @@ def provider_representation(
 
 
 def conversation_representation(
-    session: Session, tags: list[str], snapshot: ContextSnapshot, messages: Iterable[Message]
+    session: Session, tags: list[str], snapshot: SessionContext, messages: Iterable[Message]
 ) -> dict[str, Any]:
-    """The export of one conversation: the session, its context, messages and metrics."""
+    """The export of one conversation: the session, its context, messages (in order) and
+    metrics (whose first and last message times are read from those messages)."""
+    documents, moments = [], []
+    for message in messages:
+        documents.append(message_representation(message))
+        moments.append(message.created_at)
+    span = (min(moments), max(moments)) if moments else (None, None)
     return {
         "session": session_representation(session, tags),
         "context": context_representation(snapshot),
-        "messages": [message_representation(message) for message in messages],
-        "metrics": metrics_representation(session),
+        "messages": documents,
+        "metrics": metrics_representation(session, span),
         "exported_at": datetime_text(timezone.now()),
     }

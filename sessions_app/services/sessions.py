@@ -16,8 +16,10 @@ from sessions_app.exceptions import (
     ConfigurationError,
     SessionNotFoundError,
     SessionStateError,
+    ValidationError,
 )
 from sessions_app.http import revocations
+from sessions_app.limits import MAX_MODEL
 from sessions_app.models import (
     ALLOWED_TRANSITIONS,
     Sandbox,
@@ -28,9 +30,16 @@ from sessions_app.models import (
 from sessions_app.pipeline import LifecycleEvent, Pipeline
 from sessions_app.providers import get_provider
 from sessions_app.services.guards import lock_writable
+from sessions_app.services.provider_state import keeps_state, latest_provider_state
 from sessions_app.session_config import SessionConfig
 from sessions_app.utils.keys import hash_key, new_key
-from sessions_app.validation import django_user, external_user_id, json_object, positive_number
+from sessions_app.validation import (
+    django_user,
+    external_user_id,
+    json_object,
+    positive_number,
+    text,
+)
 
 
 @dataclass(frozen=True)
@@ -45,13 +54,21 @@ def default_ttl_seconds(sandbox: Sandbox) -> int | None:
     return sandbox.default_ttl or app_settings.DEFAULT_TTL
 
 
-def _resolve_provider(sandbox: Sandbox, provider: str | None, model: str | None) -> tuple[str, str]:
+def _resolve_provider(
+    sandbox: Sandbox, pipeline: Pipeline, provider: str | None, model: str | None
+) -> tuple[str, str]:
+    """The provider and model of a new session: any model name unless ``MODELS`` restricts it."""
     name = provider or sandbox.default_provider or app_settings.DEFAULT_PROVIDER
-    adapter = get_provider(name)  # raises ConfigurationError for an unknown provider
+    adapter = pipeline.get_provider(name)  # raises ConfigurationError for an unknown provider
     chosen = model or (sandbox.default_model if not provider else "") or adapter.default_model
-    if adapter.models and chosen not in adapter.models:
+    text(chosen, "model")
+    if len(chosen) > MAX_MODEL:
+        raise ValidationError(f"model is longer than {MAX_MODEL} characters.")
+    if not adapter.accepts_model(chosen):
         raise ConfigurationError(
-            f"Model {chosen!r} is not configured for provider {name!r}.", error_code="unknown_model"
+            f"Model {chosen!r} is not configured for provider {name!r}; "
+            f"its MODELS are: {', '.join(adapter.models)}.",
+            error_code="unknown_model",
         )
     return name, chosen
 
@@ -82,8 +99,12 @@ def create_session(
     if ttl_seconds is not None:
         ttl_seconds = positive_number(ttl_seconds, "ttl_seconds")
     provider_name, model_name = (
-        _resolve_provider(sandbox, provider, model) if conversational or provider else ("", "")
+        _resolve_provider(sandbox, pipeline, provider, model)
+        if conversational or provider
+        else ("", "")
     )
+    if provider_name and session_config.provider_config:
+        pipeline.get_provider(provider_name).check_session_options(session_config.provider_config)
     ttl = ttl_seconds if ttl_seconds is not None else default_ttl_seconds(sandbox)
     now = timezone.now()
     key = new_key()
@@ -151,6 +172,8 @@ def update_session(session: Session, compute: Callable[[Session], dict[str, Any]
 def _apply_config(fresh: Session, changes: dict[str, Any]) -> tuple[SessionConfig, dict[str, Any]]:
     """The merged config and the column changes that store it (tags are written here)."""
     new_config = session_config(fresh).merged(changes)
+    if "provider_config" in changes and fresh.provider and new_config.provider_config:
+        get_provider(fresh.provider).check_session_options(new_config.provider_config)
     if "tags" in changes:
         _write_tags(fresh, new_config.tags)
     return new_config, {
@@ -236,7 +259,15 @@ def delete_session(session: Session, *, pipeline: Pipeline, hard: bool = False) 
     if not hard:
         transition(session, SessionStatus.DELETED, pipeline=pipeline, deleted_at=timezone.now())
         return
+    # The replies go with the row: read the state a provider keeps before it is lost.
+    adapter = pipeline.get_provider(session.provider) if session.provider else None
+    state = latest_provider_state(session) if adapter and keeps_state(adapter) else None
     deleted, _ = Session.objects.filter(pk=session.pk).delete()
     if not deleted:
         raise SessionNotFoundError(session_id=session.pk)
-    pipeline.fire(LifecycleEvent.SESSION_DELETED, session_id=str(session.pk), session=session)
+    pipeline.fire(
+        LifecycleEvent.SESSION_DELETED,
+        session_id=str(session.pk),
+        session=session,
+        provider_state=state,
+    )

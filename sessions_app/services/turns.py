@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 
 from sessions_app.models import Message, MessageRole, Session
 from sessions_app.pipeline import Pipeline
-from sessions_app.providers import Completion, TextDelta, get_provider
+from sessions_app.providers import Completion, TextDelta
 from sessions_app.services.incoming import accept_message
 from sessions_app.services.provider_requests import build_request
 from sessions_app.services.replies import (
@@ -54,7 +54,7 @@ def start_turn(
     session: Session, pipeline: Pipeline, *, content: Any, metadata: dict[str, Any] | None = None
 ) -> Turn:
     """Store the user message and prepare the provider's request."""
-    provider = get_provider(session.provider or None)
+    provider = pipeline.get_provider(session.provider or None)
     message = accept_message(session, pipeline, content=content, metadata=metadata)
     return Turn(session, message, provider, build_request(session, provider), pipeline)
 

@@ -36,7 +36,7 @@ def outage_during_the_reply(monkeypatch) -> Iterator[Outage]:
                 outage.armed = True
                 return super().complete(request)
 
-        register_provider("blip", Blip, DEFAULT_MODEL="mock-1")
+        register_provider("blip", Blip)
         try:
             yield outage
         finally:

@@ -187,7 +187,7 @@ def test_a_provider_failure_is_replayed_so_the_message_is_not_stored_twice(as_al
     from sessions_app.providers import register_provider, unregister_provider
     from sessions_app.providers.mock import MockProvider
 
-    register_provider("broken", MockProvider, error_rate=1.0, DEFAULT_MODEL="mock-1")
+    register_provider("broken", MockProvider, error_rate=1.0)
     try:
         session = create(as_alice, provider="broken")
         path = url("sessions", session["id"], "messages")

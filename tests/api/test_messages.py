@@ -22,7 +22,7 @@ STREAM = {"HTTP_ACCEPT": "text/event-stream"}
 
 @pytest.fixture
 def failing_provider():
-    register_provider("broken", MockProvider, error_rate=1.0, DEFAULT_MODEL="mock-1")
+    register_provider("broken", MockProvider, error_rate=1.0)
     yield "broken"
     unregister_provider("broken")
 

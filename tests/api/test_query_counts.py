@@ -28,7 +28,7 @@ def conversation(as_alice, team):
     ("path", "statements"),
     [
         ((), LOOKUP + 1),  # + its tags
-        (("metrics",), LOOKUP),
+        (("metrics",), LOOKUP + 1),  # + the first and last message times
         (("export",), LOOKUP + 3),  # + tags, context, messages
         (("context",), LOOKUP + 1),  # + the context
         (("messages",), LOOKUP + 1),  # + the page of messages

@@ -58,7 +58,7 @@ def test_create_answers_the_key_in_the_header_and_the_location(as_alice):
     "body, field",
     [
         ({"provider": "nope"}, None),
-        ({"model": "not-configured"}, None),
+        ({"model": "m" * 300}, "model"),
         ({"ttl_seconds": -5}, "ttl_seconds"),
         ({"ttl_seconds": "soon"}, "ttl_seconds"),
         ({"tags": "a"}, "tags"),

@@ -18,7 +18,6 @@ SESSIONS_APP = {
         **SESSIONS_APP["PROVIDERS"],
         SLOW_PROVIDER: {
             "BACKEND": "sessions_app.providers.mock.MockProvider",
-            "DEFAULT_MODEL": "mock-1",
             "OPTIONS": {"delay": SLOW_DELAY, "stream_chunk_words": 1},
         },
     },

@@ -34,7 +34,7 @@ class AnalyticsView(ApiView):
             end_date=given.get("end"),
             user_id=given.get("user_id"),
         )
-        return Response(report)
+        return Response(report.to_dict())
 
 
 class ProvidersView(ApiView):
