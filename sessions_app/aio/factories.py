@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -13,34 +13,12 @@ from sessions_app.aio.session import AsyncConversationSession
 from sessions_app.providers.base import Provider
 from sessions_app.providers.sessions import create_provider_session as _create_provider_session
 from sessions_app.services.context import SessionContext
-from sessions_app.storage import ISessionStorage
 
 
-def create_session_manager(
-    storage: str | ISessionStorage = "sqlite",
-    providers: dict[str, str | None] | None = None,
-    storage_config: dict[str, Any] | None = None,
-    provider_config: dict[str, Any] | None = None,
-    middleware: Iterable[Any] | None = None,
-    hooks: Iterable[Any] | None = None,
-    preset: str | None = None,
-    cleanup_config: dict[str, Any] | None = None,
-    *,
-    sandbox_id: str | None = None,
-) -> SessionManager:
+@functools.wraps(factories.create_session_manager)
+def create_session_manager(*args: Any, **kwargs: Any) -> SessionManager:
     """See ``sessions_app.factories.create_session_manager``; no I/O, so not a coroutine."""
-    manager = factories.create_session_manager(
-        storage,
-        providers,
-        storage_config,
-        provider_config,
-        middleware,
-        hooks,
-        preset,
-        cleanup_config,
-        sandbox_id=sandbox_id,
-    )
-    return SessionManager.of(manager)
+    return SessionManager.of(factories.create_session_manager(*args, **kwargs))
 
 
 async def create_simple_session(
