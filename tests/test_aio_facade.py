@@ -238,7 +238,12 @@ def test_key_value_sessions_of_factory_for_env_live_in_the_configured_cache():
     assert caches["default"].get("sessions_app:kv:user:123") is None
 
 
-def test_factory_for_env_refuses_a_redis_provider_without_a_redis_cache(monkeypatch):
+def test_factory_for_env_refuses_a_redis_provider_without_a_redis_cache(monkeypatch, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "CACHE_ALIAS": "local"}
     monkeypatch.setenv("SESSION_PROVIDER", "redis")
     with pytest.raises(ConfigurationError, match="django-redis"):
         aio.factory_for_env()
@@ -289,6 +294,6 @@ def test_registered_implementations_have_every_interface_member(interface, imple
         if isinstance(documented, property):
             assert isinstance(ours, property), name
         else:
-            assert inspect.iscoroutinefunction(ours) == inspect.iscoroutinefunction(
-                documented
-            ), name
+            assert inspect.iscoroutinefunction(ours) == inspect.iscoroutinefunction(documented), (
+                name
+            )
