@@ -21,7 +21,7 @@ from sessions_app.services import (
     turns,
 )
 from sessions_app.services import context as context_service
-from sessions_app.services.context import ContextSnapshot
+from sessions_app.services.context import SessionContext
 from sessions_app.services.selectors import find_message, get_session_or_raise
 from sessions_app.session_config import SessionConfig
 from sessions_app.utils.asyncutils import async_twin
@@ -181,17 +181,17 @@ class ConversationSession:
 
     def update_context(
         self, context: dict[str, Any], expected_version: int | None = None
-    ) -> ContextSnapshot:
+    ) -> SessionContext:
         """Merge ``context`` (dotted keys allowed) into the stored context."""
         return context_service.update_context(
             self.record, context, pipeline=self.pipeline, expected_version=expected_version
         )
 
-    def set_context_value(self, path: str, value: Any) -> ContextSnapshot:
+    def set_context_value(self, path: str, value: Any) -> SessionContext:
         """Dot-notation write, e.g. ``set_context_value("user_context.language", "fr")``."""
         return self.update_context({path: value})
 
-    def get_context(self) -> ContextSnapshot:
+    def get_context(self) -> SessionContext:
         return context_service.get_context(self.record)
 
     def get_metrics(self) -> SessionMetrics:

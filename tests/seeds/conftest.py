@@ -23,14 +23,3 @@ def in_tmp_dir(tmp_path, monkeypatch):
     """Run in an empty directory: an example naming ``sessions.db`` must not create it."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def forget_registered_providers():
-    """The examples' ``providers={...}`` register adapters for the process; later tests must
-    see the providers of their own settings again."""
-    yield
-    from sessions_app.providers import unregister_provider
-
-    for name in ("openai", "anthropic", "mock"):
-        unregister_provider(name)

@@ -15,7 +15,7 @@ from sessions_app.api.outputs import ContextOutput
 from sessions_app.api.views.lookup import OneSession
 from sessions_app.limits import MAX_CONTEXT_VERSION
 from sessions_app.pipeline import get_default_pipeline
-from sessions_app.services.context import ContextSnapshot, get_context, update_context
+from sessions_app.services.context import SessionContext, get_context, update_context
 from sessions_app.services.representations import context_representation
 
 IF_MATCH = OpenApiParameter(
@@ -37,7 +37,7 @@ def parse_if_match(header: str | None) -> int | None:
     return int(value)
 
 
-def context_response(snapshot: ContextSnapshot) -> Response:
+def context_response(snapshot: SessionContext) -> Response:
     response = Response(context_representation(snapshot))
     response["ETag"] = f'"{snapshot.version}"'
     return response
