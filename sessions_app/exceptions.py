@@ -118,11 +118,14 @@ class ProviderError(SessionError):
         provider: str | None = None,
         retryable: bool = False,
         status_code: int | None = None,
+        retry_after: float | None = None,
         **kwargs: Any,
     ) -> None:
         self.provider = provider
         self.retryable = retryable
         self.status_code = status_code
+        # Seconds the provider asked us to wait (its Retry-After), when it said.
+        self.retry_after = retry_after
         super().__init__(message, *args, **kwargs)
 
 

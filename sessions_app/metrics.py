@@ -12,13 +12,28 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sessions_app.models import Message, MessageRole
+from sessions_app.models import USAGE_FIELDS, Message, MessageRole
 
 _ROLE_COUNTERS = {
     MessageRole.USER: "user_messages",
     MessageRole.ASSISTANT: "assistant_messages",
     MessageRole.SYSTEM: "system_messages",
 }
+
+
+def cost_status(priced: int, unpriced: int) -> str:
+    """``"known"`` when every reply was priced (none counts), ``"unknown"`` when none was,
+    else ``"partial"`` (the cost is then the sum of the known prices)."""
+    if not unpriced:
+        return "known"
+    return "partial" if priced else "unknown"
+
+
+def reported_cost(cost: Any, priced: int, unpriced: int) -> tuple[float | None, str]:
+    """A sum of replies' known prices as reported, and its status: the cost is ``None``
+    (never a misleading 0) exactly when no reply had a known price."""
+    status = cost_status(priced, unpriced)
+    return (None if status == "unknown" else float(cost or 0)), status
 
 
 class _ReadsAsMapping(Mapping[str, Any]):
@@ -56,10 +71,18 @@ class SessionMetrics(_ReadsAsMapping):
     last_message_at: datetime | None = None
     provider_calls: int = 0
     provider_errors: int = 0
-    estimated_cost: float = 0.0
+    # None exactly when cost_status is "unknown".
+    estimated_cost: float | None = 0.0
     error_rate: float = 0.0
     created_at: datetime | None = None
     last_activity: datetime | None = None
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    streamed_replies: int = 0
+    avg_time_to_first_token_ms: float | None = None
+    unpriced_replies: int = 0
+    cost_status: str = "known"
 
     def update_with_message(self, message: Message) -> None:
         """Count one more message (in memory): its role, tokens and time."""
@@ -67,8 +90,8 @@ class SessionMetrics(_ReadsAsMapping):
         role_counter = _ROLE_COUNTERS.get(MessageRole.from_string(message.role))
         if role_counter:
             setattr(self, role_counter, getattr(self, role_counter) + 1)
-        self.input_tokens += message.input_tokens
-        self.output_tokens += message.output_tokens
+        for name in USAGE_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(message, name))
         self.total_tokens = self.input_tokens + self.output_tokens
         moment = message.created_at
         if self.first_message_at is None or moment < self.first_message_at:
@@ -94,6 +117,13 @@ class SessionMetrics(_ReadsAsMapping):
             "provider_errors": self.provider_errors,
             "error_rate": self.error_rate,
             "estimated_cost": self.estimated_cost,
+            "cost_status": self.cost_status,
+            "unpriced_replies": self.unpriced_replies,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "streamed_replies": self.streamed_replies,
+            "avg_time_to_first_token_ms": self.avg_time_to_first_token_ms,
             "created_at": self.created_at,
             "last_activity": self.last_activity,
             "first_message_at": self.first_message_at,
@@ -118,11 +148,19 @@ class SessionAnalytics(_ReadsAsMapping):
     input_tokens: int
     output_tokens: int
     total_tokens: int
-    estimated_cost: float
+    estimated_cost: float | None  # None exactly when cost_status is "unknown"
     avg_response_time_ms: float
     provider_calls: int
     provider_errors: int
     error_rate: float
+    cached_input_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost_status: str
+    unpriced_replies: int
+    streamed_replies: int
+    avg_time_to_first_token_ms: float | None
+    # A day: date, sessions, messages, tokens, estimated_cost (None when unknown), cost_status.
     daily: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:

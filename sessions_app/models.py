@@ -82,6 +82,11 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 WRITABLE_STATUSES = (SessionStatus.ACTIVE, SessionStatus.IDLE, SessionStatus.ERROR)
 
 
+# A reply's usage beyond its input and output tokens (which it includes), as Completion names it.
+USAGE_DETAILS = ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
+# A reply's usage: copied from its Completion to the message and summed into the session.
+USAGE_FIELDS = ("input_tokens", "output_tokens", *USAGE_DETAILS)
+
 COUNTER_FIELDS = frozenset(
     {
         "last_seq",
@@ -96,6 +101,13 @@ COUNTER_FIELDS = frozenset(
         "provider_errors",
         "total_response_time_ms",
         "estimated_cost",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "streamed_replies",
+        "total_time_to_first_token_ms",
+        "unpriced_replies",
+        "priced_replies",
     }
 )
 
@@ -147,7 +159,16 @@ class Session(models.Model):
     provider_calls = models.PositiveIntegerField(default=0)
     provider_errors = models.PositiveIntegerField(default=0)
     total_response_time_ms = models.PositiveBigIntegerField(default=0)
+    # The sum of the replies whose price is known; unpriced_replies counts the others.
     estimated_cost = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    # Parts of input_tokens (cache reads, cache writes) and of output_tokens (reasoning).
+    cached_input_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_tokens = models.PositiveBigIntegerField(default=0)
+    reasoning_tokens = models.PositiveBigIntegerField(default=0)
+    streamed_replies = models.PositiveIntegerField(default=0)
+    total_time_to_first_token_ms = models.PositiveBigIntegerField(default=0)
+    unpriced_replies = models.PositiveIntegerField(default=0)
+    priced_replies = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -243,6 +264,13 @@ class Message(models.Model):
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     processing_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    cached_input_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0)
+    reasoning_tokens = models.PositiveIntegerField(default=0)
+    # From the turn's start to the first streamed text; null for a reply not streamed.
+    time_to_first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Null for a message that is not a reply, or a reply whose price is unknown.
+    estimated_cost = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     status = models.CharField(
         max_length=16, choices=MessageStatus.choices, default=MessageStatus.COMPLETE
     )

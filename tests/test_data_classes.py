@@ -171,7 +171,9 @@ def test_analytics_read_as_attributes_and_as_a_mapping(manager, conversation):
         "sandbox_id", "period", "total_sessions", "active_sessions", "sessions_by_status",
         "active_users", "total_messages", "avg_messages_per_session", "provider_usage",
         "model_usage", "input_tokens", "output_tokens", "total_tokens", "estimated_cost",
-        "avg_response_time_ms", "provider_calls", "provider_errors", "error_rate", "daily",
+        "avg_response_time_ms", "provider_calls", "provider_errors", "error_rate",
+        "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "cost_status",
+        "unpriced_replies", "streamed_replies", "avg_time_to_first_token_ms", "daily",
     ]  # fmt: skip
     assert dict(analytics) == analytics.to_dict()
 

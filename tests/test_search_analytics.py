@@ -101,7 +101,14 @@ def test_analytics_from_counters(manager, sessions):
     assert report["total_tokens"] == tokens
     assert report["provider_calls"] == 3 and report["error_rate"] == 0.0
     assert report["daily"] == [
-        {"date": timezone.now().date(), "sessions": 3, "messages": 6, "tokens": tokens}
+        {
+            "date": timezone.now().date(),
+            "sessions": 3,
+            "messages": 6,
+            "tokens": tokens,
+            "estimated_cost": 0.0,
+            "cost_status": "known",
+        }
     ]
     assert manager.get_analytics(user_id="bob")["total_messages"] == 2
     tomorrow = date.today() + timedelta(days=1)

@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 
 from sessions_app.admin.messages import MessageInline, history_link
 from sessions_app.exceptions import SessionError, SessionNotFoundError
+from sessions_app.metrics import cost_status, reported_cost
 from sessions_app.models import Session
 from sessions_app.pipeline import get_default_pipeline
 from sessions_app.services.guards import is_writable
@@ -32,10 +33,12 @@ from sessions_app.validation import json_object
 
 DETAILS = ("name", "description")  # config fields kept in columns
 EDITABLE = (*DETAILS, "metadata", "expires_at")
-# The session document's fields as the model names them (its user_id is external_user_id),
-# then what only staff see: the stored limit, the history, the client and provider health.
+# The session document's fields as the model names them (its user_id is external_user_id;
+# its cost is shown by ``cost``, "unknown" rather than a raw 0), then what only staff see: the
+# stored limit, the history, the client and provider health.
+ADMIN_NAMES = {"user_id": "external_user_id", "estimated_cost": "cost"}
 DETAIL_FIELDS: tuple[str, ...] = (
-    *("external_user_id" if name == "user_id" else name for name in SESSION_FIELDS),
+    *(ADMIN_NAMES.get(name, name) for name in SESSION_FIELDS),
     "max_messages",
     "message_history",
     "ip_address",
@@ -115,6 +118,17 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="Message history")
     def message_history(self, session: Session) -> SafeString:
         return history_link(session, self.admin_site.name)
+
+    @admin.display(description="Cost status")
+    def cost_status(self, session: Session) -> str:
+        return cost_status(session.priced_replies, session.unpriced_replies)
+
+    @admin.display(description="Estimated cost")
+    def cost(self, session: Session) -> str:
+        known, _ = reported_cost(
+            session.estimated_cost, session.priced_replies, session.unpriced_replies
+        )
+        return "unknown" if known is None else f"{known:.6f}"
 
     @admin.display(description="Tags")
     def tags(self, session: Session) -> str:

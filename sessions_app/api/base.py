@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.exceptions import ParseError
@@ -33,6 +34,26 @@ ERROR_DESCRIPTIONS = {
     502: "The provider failed; the user's message is kept.",
     503: "A dependency is down.",
 }
+
+# Answers that tell when to try again.
+RETRY_AFTER_CODES = frozenset({"429", "502", "503"})
+RETRY_AFTER = {
+    "schema": {"type": "integer"},
+    "description": "Seconds to wait before retrying (sent when known).",
+}
+
+
+class ApiSchema(AutoSchema):
+    """drf-spectacular's schema, with ``Retry-After`` on the answers that may carry it."""
+
+    def _get_response_headers_for_code(
+        self, status_code: Any, direction: str = "response"
+    ) -> dict[str, Any]:
+        headers: dict[str, Any] = super()._get_response_headers_for_code(status_code, direction)
+        if str(status_code) in RETRY_AFTER_CODES:
+            headers = {"Retry-After": RETRY_AFTER, **headers}
+        return headers
+
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -81,6 +102,7 @@ class ApiView(APIView):
     ``REST_FRAMEWORK`` says."""
 
     parser_classes = [StorableJSONParser]
+    schema = ApiSchema()
     throttle_classes = [UserThrottle, AnonThrottle, SessionThrottle]
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -69,7 +69,13 @@ def error_body(error: SessionError) -> dict[str, Any]:
     body = error.to_dict()
     if isinstance(error, ProviderError):
         body["code"] = "provider_error"  # the contract's code for every provider failure
+        body["reason"] = error.error_code  # which failure: rate_limited, timeout, …
+        body["provider"] = error.provider
     return body
+
+
+def _finite(seconds: float | None) -> TypeGuard[float]:
+    return seconds is not None and math.isfinite(seconds)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -85,6 +91,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response["Retry-After"] = "1"
         if isinstance(exc, ReplyNotStoredError):
             response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        if isinstance(exc, ProviderError) and _finite(exc.retry_after):
+            response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return response
     if isinstance(exc, DjangoValidationError):  # e.g. query parameters a FilterSet refused
         return Response(as_serializer_error(exc), status=status.HTTP_400_BAD_REQUEST)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+COST_STATUSES = ["known", "partial", "unknown"]
+
 
 class SessionOutput(serializers.Serializer):
     id = serializers.UUIDField()
@@ -25,7 +27,13 @@ class SessionOutput(serializers.Serializer):
     message_count = serializers.IntegerField()
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
-    estimated_cost = serializers.FloatField()
+    estimated_cost = serializers.FloatField(
+        allow_null=True, help_text="The sum of the replies' known prices; null when none is known."
+    )
+    cost_status = serializers.ChoiceField(choices=COST_STATUSES)
+    cached_input_tokens = serializers.IntegerField()
+    cache_write_tokens = serializers.IntegerField()
+    reasoning_tokens = serializers.IntegerField()
 
 
 class CreatedSessionOutput(SessionOutput):
@@ -50,6 +58,21 @@ class MessageOutput(serializers.Serializer):
     output_tokens = serializers.IntegerField()
     processing_time_ms = serializers.IntegerField(allow_null=True)
     status = serializers.CharField()
+    cached_input_tokens = serializers.IntegerField(help_text="Of input_tokens, cache reads.")
+    cache_write_tokens = serializers.IntegerField(help_text="Of input_tokens, cache writes.")
+    reasoning_tokens = serializers.IntegerField(help_text="Of output_tokens, reasoning.")
+    time_to_first_token_ms = serializers.IntegerField(
+        allow_null=True, help_text="For a streamed reply: from the turn's start to its first text."
+    )
+    estimated_cost = serializers.FloatField(
+        allow_null=True, help_text="A reply's price; null for other messages or an unknown price."
+    )
+    # The sessions' choices (one enum in the schema); a reply's cost is never "partial".
+    cost_status = serializers.ChoiceField(
+        choices=COST_STATUSES,
+        allow_null=True,
+        help_text='"known" or "unknown" for a reply; null for other messages.',
+    )
 
 
 class TurnOutput(serializers.Serializer):
@@ -83,7 +106,16 @@ class MetricsOutput(serializers.Serializer):
     provider_calls = serializers.IntegerField()
     provider_errors = serializers.IntegerField()
     error_rate = serializers.FloatField()
-    estimated_cost = serializers.FloatField()
+    estimated_cost = serializers.FloatField(
+        allow_null=True, help_text="The sum of the known prices; null when no reply was priced."
+    )
+    cost_status = serializers.ChoiceField(choices=COST_STATUSES)
+    unpriced_replies = serializers.IntegerField()
+    cached_input_tokens = serializers.IntegerField()
+    cache_write_tokens = serializers.IntegerField()
+    reasoning_tokens = serializers.IntegerField()
+    streamed_replies = serializers.IntegerField()
+    avg_time_to_first_token_ms = serializers.FloatField(allow_null=True)
     created_at = serializers.DateTimeField()
     last_activity = serializers.DateTimeField()
     first_message_at = serializers.DateTimeField(allow_null=True)
@@ -116,3 +148,11 @@ class ErrorOutput(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(required=False)
     session_id = serializers.UUIDField(required=False, allow_null=True)
+    reason = serializers.CharField(
+        required=False, help_text="A provider error's kind: rate_limited, timeout, auth, …"
+    )
+    provider = serializers.CharField(required=False, allow_null=True)
+    details = serializers.DictField(
+        required=False,
+        help_text="More about the error, e.g. reply_id: the incomplete reply a broken stream left.",
+    )

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import math
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import Any, ClassVar, cast
 
 from sessions_app.exceptions import ConfigurationError
+from sessions_app.providers.pricing import price_completion, validate_prices
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class CompletionRequest:
     # Provider-native conversation state from the previous reply (e.g. a response id).
     provider_state: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    # Our session's public id, e.g. for a provider conversation's metadata.
+    session_id: str = ""
 
     @property
     def last_user_content(self) -> str:
@@ -45,12 +50,23 @@ class Completion:
 
     text: str
     model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int = 0  # all input tokens, cached and cache-written included
+    output_tokens: int = 0  # reasoning tokens included
     provider_message_id: str = ""
     finish_reason: str = "stop"
     provider_state: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    cached_input_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
+    cache_write_tokens: int = 0  # of input_tokens, written to the prompt cache
+    reasoning_tokens: int = 0  # of output_tokens
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """The input tokens of a request, and who counted them ("estimate", "tiktoken", …)."""
+
+    tokens: int
+    method: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,8 @@ class Provider:
     supports_streaming: ClassVar[bool] = True
     # The model a session gets when neither it nor DEFAULT_MODEL / MODELS names one.
     fallback_model: ClassVar[str] = ""
+    # The genai-prices provider id ("openai", "anthropic") pricing models not in PRICES.
+    price_provider_id: ClassVar[str | None] = None
 
     def __init__(self, *, name: str | None = None, **options: Any) -> None:
         self.name = name or self.name
@@ -86,7 +104,8 @@ class Provider:
         self.default_model: str = _default_model(
             options.get("DEFAULT_MODEL"), self.models, self.fallback_model
         )
-        self.prices: dict[str, dict[str, float]] = options.get("PRICES", {})
+        self.prices: dict[str, dict[str, Decimal]] = validate_prices(options.get("PRICES"))
+        self._context_budget = validate_context_budget(options.get("CONTEXT_BUDGET"))
 
     def __repr__(self) -> str:
         # Never the options: they may hold an API key.
@@ -170,8 +189,44 @@ class Provider:
                 # Always end the consumer's wait, whatever happened above.
                 send(outcome)
 
+    def price(self, completion: Completion, requested_model: str | None = None) -> Decimal | None:
+        """The reply's cost (``PRICES``, else the genai-prices snapshot); ``None``: unknown.
+
+        The hook to override for custom pricing; ``requested_model`` is the model the request
+        named (the reply may report a more precise one). An adapter that overrides only the
+        older ``estimate_cost`` is priced by it."""
+        if type(self).estimate_cost is not Provider.estimate_cost:
+            cost = self.estimate_cost(
+                completion.model, completion.input_tokens, completion.output_tokens
+            )
+            return Decimal(str(cost))
+        return price_completion(completion, self.prices, self.price_provider_id, requested_model)
+
+    def count_tokens(self, request: CompletionRequest) -> TokenCount:
+        """The request's input tokens; here an estimate of about four characters a token."""
+        return TokenCount(estimate_tokens(request), "estimate")
+
+    async def acount_tokens(self, request: CompletionRequest) -> TokenCount:
+        # An adapter may count through its provider's API: keep that off the event loop.
+        return await asyncio.to_thread(self.count_tokens, request)
+
+    def context_budget(self, model: str) -> int | None:
+        """The most input tokens a request for ``model`` may hold (``CONTEXT_BUDGET``)."""
+        budget = self._context_budget
+        if isinstance(budget, dict):
+            return budget.get(model, budget.get("*"))
+        return budget
+
+    def sends_history(self, request: CompletionRequest) -> bool:
+        """Whether ``request.messages`` go to the provider; ``False`` when the provider keeps
+        the conversation itself (so trimming the history saves nothing)."""
+        return True
+
     def estimate_cost(self, model: str, input_tokens: int, output_tokens: int) -> float:
-        """Cost in the configured currency; ``PRICES`` are per million tokens."""
+        """Cost in the configured currency; ``PRICES`` are per million tokens.
+
+        Kept for compatibility: the store prices replies by ``price``, which calls this
+        when a subclass overrides it."""
         price = self.prices.get(model) or self.prices.get("*") or {}
         input_cost = input_tokens * float(price.get("input", 0))
         output_cost = output_tokens * float(price.get("output", 0))
@@ -198,6 +253,45 @@ class Provider:
             "default_model": self.default_model,
             "streaming": self.supports_streaming,
         }
+
+
+# Tokens a message costs beyond its text (role markers and separators), roughly.
+MESSAGE_OVERHEAD_TOKENS = 4
+
+
+def estimate_text_tokens(text: str) -> int:
+    return math.ceil(len(text) / 4)
+
+
+def estimate_tokens(request: CompletionRequest) -> int:
+    """A cheap, provider-neutral estimate of a request's input tokens."""
+    total = sum(
+        estimate_text_tokens(message.content) + MESSAGE_OVERHEAD_TOKENS
+        for message in request.messages
+    )
+    if request.system:
+        total += estimate_text_tokens(request.system) + MESSAGE_OVERHEAD_TOKENS
+    return total
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def validate_context_budget(budget: Any) -> int | dict[str, int] | None:
+    """``CONTEXT_BUDGET`` as the provider reads it; ``ConfigurationError`` if malformed."""
+    if budget is None or _positive_int(budget):
+        return cast(int | None, budget)
+    if (
+        isinstance(budget, dict)
+        and all(isinstance(model, str) and model for model in budget)
+        and all(_positive_int(tokens) for tokens in budget.values())
+    ):
+        return dict(budget)
+    raise ConfigurationError(
+        "CONTEXT_BUDGET must be a positive number of tokens or a dict of model names "
+        '(or "*") to positive numbers of tokens.'
+    )
 
 
 def _model_names(models: Any) -> list[str]:

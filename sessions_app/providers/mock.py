@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sessions_app.exceptions import ConfigurationError, ProviderError
@@ -315,6 +316,10 @@ class MockProvider(Provider):
                 await asyncio.sleep(reply.chunk_delay)
             yield TextDelta(chunk)
         yield reply.completion
+
+    def price(self, completion: Completion, requested_model: str | None = None) -> Decimal | None:
+        # Nobody bills the mock: a model without a configured price costs a known nothing.
+        return super().price(completion, requested_model) or Decimal(0)
 
     def capabilities(self) -> dict[str, Any]:
         return {

@@ -9,8 +9,8 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from sessions_app.exceptions import ValidationError
-from sessions_app.metrics import SessionAnalytics, SessionMetrics
-from sessions_app.models import Message, Session, SessionStatus
+from sessions_app.metrics import SessionAnalytics, SessionMetrics, reported_cost
+from sessions_app.models import USAGE_FIELDS, Message, Session, SessionStatus
 from sessions_app.services.sandboxes import find_sandbox
 from sessions_app.services.selectors import owner_filter
 from sessions_app.validation import moment
@@ -18,17 +18,41 @@ from sessions_app.validation import moment
 # Summed as integers; the cost is a decimal, summed apart.
 SUMMED_COUNTERS = (
     "message_count",
-    "input_tokens",
-    "output_tokens",
+    *USAGE_FIELDS,
     "provider_calls",
     "provider_errors",
     "total_response_time_ms",
+    "streamed_replies",
+    "total_time_to_first_token_ms",
+    "priced_replies",
+    "unpriced_replies",
+)
+# Copied as they are from a session's counters, or the sums of many, into the reports.
+REPORTED_COUNTERS = (
+    *USAGE_FIELDS,
+    "provider_calls",
+    "provider_errors",
+    "streamed_replies",
+    "unpriced_replies",
 )
 
 
 def _avg_response_ms(total_ms: int, calls: int, errors: int) -> float:
     answered = calls - errors
     return round(total_ms / answered, 2) if answered > 0 else 0.0
+
+
+def _cost_report(counters: Any, cost: Any) -> dict[str, Any]:
+    """Cost, its status and the average time to first token of one session's counters or
+    of their sums (anything with ``counters[name]``)."""
+    known, status = reported_cost(cost, counters["priced_replies"], counters["unpriced_replies"])
+    streamed = counters["streamed_replies"]
+    ttft = counters["total_time_to_first_token_ms"]
+    return {
+        "estimated_cost": known,
+        "cost_status": status,
+        "avg_time_to_first_token_ms": round(ttft / streamed, 2) if streamed else None,
+    }
 
 
 MessageSpan = tuple[datetime | None, datetime | None]
@@ -47,6 +71,7 @@ def message_span(session: Session) -> MessageSpan:
 def session_metrics(session: Session, span: MessageSpan | None = None) -> SessionMetrics:
     """The session's metrics; ``span`` is ``message_span`` when the caller already knows it."""
     first_message_at, last_message_at = span if span is not None else message_span(session)
+    counters = {name: getattr(session, name) for name in SUMMED_COUNTERS}
     return SessionMetrics(
         session_id=str(session.pk),
         total_messages=session.message_count,
@@ -54,8 +79,8 @@ def session_metrics(session: Session, span: MessageSpan | None = None) -> Sessio
         assistant_messages=session.assistant_message_count,
         system_messages=session.system_message_count,
         total_tokens=session.input_tokens + session.output_tokens,
-        input_tokens=session.input_tokens,
-        output_tokens=session.output_tokens,
+        **{name: counters[name] for name in REPORTED_COUNTERS},
+        **_cost_report(counters, session.estimated_cost),
         session_duration=session.last_activity - session.created_at,
         avg_response_time_ms=_avg_response_ms(
             session.total_response_time_ms, session.provider_calls, session.provider_errors
@@ -63,9 +88,6 @@ def session_metrics(session: Session, span: MessageSpan | None = None) -> Sessio
         total_response_time_ms=session.total_response_time_ms,
         first_message_at=first_message_at,
         last_message_at=last_message_at,
-        provider_calls=session.provider_calls,
-        provider_errors=session.provider_errors,
-        estimated_cost=float(session.estimated_cost),
         error_rate=round(session.provider_errors / session.provider_calls, 4)
         if session.provider_calls
         else 0.0,
@@ -105,6 +127,9 @@ def analytics(
             sessions=Count("pk"),
             message_total=Coalesce(Sum("message_count"), 0),
             tokens=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0),
+            estimated_cost=Sum("estimated_cost"),
+            priced_replies=Coalesce(Sum("priced_replies"), 0),
+            unpriced_replies=Coalesce(Sum("unpriced_replies"), 0),
         )
         .order_by("day")
     )
@@ -120,13 +145,10 @@ def analytics(
         "avg_messages_per_session": round(totals["message_count"] / total, 2) if total else 0.0,
         "provider_usage": _usage(sessions, "provider"),
         "model_usage": _usage(sessions, "model"),
-        "input_tokens": totals["input_tokens"],
-        "output_tokens": totals["output_tokens"],
+        **{name: totals[name] for name in REPORTED_COUNTERS},
         "total_tokens": totals["input_tokens"] + totals["output_tokens"],
-        "estimated_cost": float(totals["estimated_cost"] or 0),
+        **_cost_report(totals, totals["estimated_cost"]),
         "avg_response_time_ms": _avg_response_ms(totals["total_response_time_ms"], calls, errors),
-        "provider_calls": calls,
-        "provider_errors": errors,
         "error_rate": round(errors / calls, 4) if calls else 0.0,
         "daily": [
             {
@@ -134,10 +156,19 @@ def analytics(
                 "sessions": row["sessions"],
                 "messages": row["message_total"],
                 "tokens": row["tokens"],
+                **_day_cost(row),
             }
             for row in daily
         ],
     }
+
+
+def _day_cost(row: dict[str, Any]) -> dict[str, Any]:
+    """A day's ``estimated_cost`` (null when no reply of it was priced) and ``cost_status``."""
+    cost, status = reported_cost(
+        row["estimated_cost"], row["priced_replies"], row["unpriced_replies"]
+    )
+    return {"estimated_cost": cost, "cost_status": status}
 
 
 def report(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
@@ -12,6 +12,7 @@ from django.utils import timezone
 from sessions_app import cache
 from sessions_app.exceptions import MessageLimitError, SessionError
 from sessions_app.models import (
+    USAGE_FIELDS,
     Message,
     MessageRole,
     MessageStatus,
@@ -27,6 +28,7 @@ ROLE_COUNTERS: dict[str, str] = {
     MessageRole.ASSISTANT: "assistant_message_count",
     MessageRole.SYSTEM: "system_message_count",
 }
+COST_PLACES = Decimal("0.000001")
 # No turn waits this long for its provider; a reply still pending after it will never come.
 STALE_REPLY_AFTER = timedelta(minutes=15)
 
@@ -67,19 +69,24 @@ def store_message(
     status: str = MessageStatus.COMPLETE,
     completion: Completion | None = None,
     processing_time_ms: int | None = None,
-    cost: float = 0.0,
+    cost: Decimal | None = None,
+    time_to_first_token_ms: int | None = None,
+    provider_error: bool = False,
     created_at: datetime | None = None,
 ) -> Message:
     """Append a message with the next sequence number and update the counters exactly.
 
     ``reserve`` is the room needed under ``max_messages`` (checked atomically
     with the append, with state and expiry); ``None`` for a reply, which only
-    needs its session to exist. ``completion`` carries a reply's usage. ``created_at``
+    needs its session to exist. ``completion`` carries a reply's usage, ``cost`` its price
+    (``None``: unknown) and ``time_to_first_token_ms`` its first streamed text;
+    ``provider_error`` counts a reply cut short by its provider as a failed call. ``created_at``
     dates a message imported from elsewhere; activity is still counted from now.
     """
     now = timezone.now()
-    input_tokens = completion.input_tokens if completion else 0
-    output_tokens = completion.output_tokens if completion else 0
+    # A negative count from an adapter would break the columns' checks; it means "none".
+    usage = {name: max(0, getattr(completion, name)) if completion else 0 for name in USAGE_FIELDS}
+    cost = round_cost(cost) if completion is not None else None
     message = Message(
         session_id=session.pk,
         role=role,
@@ -91,21 +98,22 @@ def store_message(
         provider_metadata=(
             {"model": completion.model, "state": completion.provider_state} if completion else {}
         ),
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
         processing_time_ms=processing_time_ms,
+        time_to_first_token_ms=time_to_first_token_ms,
+        estimated_cost=cost,
+        **usage,
     )
     increments: dict[str, int | Decimal] = {
         "last_seq": 1,
         "message_count": 1,
         ROLE_COUNTERS[role]: 1,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
+        **usage,
     }
     if completion is not None:
-        increments["provider_calls"] = 1
-        increments["total_response_time_ms"] = processing_time_ms or 0
-        increments["estimated_cost"] = Decimal(str(round(cost, 6)))
+        increments.update(_reply_increments(processing_time_ms, cost, provider_error))
+    if time_to_first_token_ms is not None:
+        increments["streamed_replies"] = 1
+        increments["total_time_to_first_token_ms"] = time_to_first_token_ms
     operation = Append(message, increments, now, reserve=reserve, pending=pending)
     if not append(operation) and not (_release_stale_replies(session.pk) and append(operation)):
         raise _refusal(session.pk, reserve or 0)
@@ -115,6 +123,29 @@ def store_message(
     if reserve is not None:
         session.status = SessionStatus.ACTIVE
     return message
+
+
+def round_cost(cost: Decimal | None) -> Decimal | None:
+    """``cost`` to the six decimal places the cost columns keep."""
+    return None if cost is None else cost.quantize(COST_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _reply_increments(
+    processing_time_ms: int | None, cost: Decimal | None, provider_error: bool
+) -> dict[str, int | Decimal]:
+    """A reply's counters beyond its usage: its call, its time, its cost or lack of one."""
+    increments: dict[str, int | Decimal] = {"provider_calls": 1}
+    if provider_error:
+        # Averages divide by the calls that did not fail: a failed one's time is not counted.
+        increments["provider_errors"] = 1
+    else:
+        increments["total_response_time_ms"] = processing_time_ms or 0
+    if cost is None:
+        increments["unpriced_replies"] = 1
+    else:
+        increments["priced_replies"] = 1
+        increments["estimated_cost"] = cost
+    return increments
 
 
 def _count_in_memory(session: Session, increments: dict[str, int | Decimal]) -> None:

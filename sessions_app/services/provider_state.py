@@ -12,19 +12,31 @@ SESSION_ID_KEYS = ("conversation_id", "thread_id", "response_id", "last_response
 
 
 def latest_provider_state(session: Session | Any) -> dict[str, Any]:
-    """``provider_metadata["state"]`` of the latest reply that did not fail; ``{}`` if none.
+    """The non-empty ``provider_metadata["state"]`` of the latest reply that did not fail;
+    ``{}`` if none.
 
-    ``session`` is a row or its primary key.
+    A reply without state (one cut short, say) does not end the provider's conversation, so
+    the state before it still holds. ``session`` is a row or its primary key.
     """
     session_id = session.pk if isinstance(session, Session) else session
     metadata = (
-        Message.objects.filter(session_id=session_id, role=MessageRole.ASSISTANT)
+        Message.objects.filter(
+            session_id=session_id,
+            role=MessageRole.ASSISTANT,
+            provider_metadata__state__isnull=False,
+        )
         .exclude(status=MessageStatus.ERROR)
+        .exclude(provider_metadata__state={})
         .order_by("-seq")
         .values_list("provider_metadata", flat=True)
         .first()
     )
-    state = (metadata or {}).get("state")
+    return state_of(metadata)
+
+
+def state_of(provider_metadata: Any) -> dict[str, Any]:
+    """A reply's state from its ``provider_metadata``; ``{}`` when it has none."""
+    state = (provider_metadata or {}).get("state")
     return state if isinstance(state, dict) else {}
 
 

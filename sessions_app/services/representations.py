@@ -11,34 +11,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
-from sessions_app.models import Context, Message, Session
+from sessions_app.metrics import reported_cost
+from sessions_app.models import USAGE_DETAILS, Context, Message, Session
 from sessions_app.services.analytics import MessageSpan, session_metrics
 from sessions_app.services.context import SessionContext
 
 SESSION_FIELDS = (
     "id", "sandbox", "user", "user_id", "provider", "model", "status", "name", "description",
     "tags", "config", "metadata", "created_at", "last_activity", "expires_at", "message_count",
-    "input_tokens", "output_tokens", "estimated_cost",
+    "input_tokens", "output_tokens", "estimated_cost", "cost_status", "cached_input_tokens",
+    "cache_write_tokens", "reasoning_tokens",
 )  # fmt: skip
 # What a session's representation is read from: a row of .values(*these), or a Session.
 SESSION_COLUMNS = (
     "id", "sandbox__slug", "user_id", "external_user_id", "provider", "model", "status",
     "name", "description", "config", "max_messages", "metadata", "created_at",
     "last_activity", "expires_at", "message_count", "input_tokens", "output_tokens",
-    "estimated_cost",
+    "estimated_cost", "priced_replies", "unpriced_replies", "cached_input_tokens",
+    "cache_write_tokens", "reasoning_tokens",
 )  # fmt: skip
+# A message's usage beyond its tokens, as stored.
+MESSAGE_USAGE = (*USAGE_DETAILS, "time_to_first_token_ms")
 MESSAGE_FIELDS = (
     "id", "session", "seq", "role", "content", "created_at", "metadata",
     "provider_message_id", "input_tokens", "output_tokens", "processing_time_ms", "status",
+    *MESSAGE_USAGE, "estimated_cost", "cost_status",
 )  # fmt: skip
 # What a message's representation is read from: a row of .values(*these), or a Message.
 MESSAGE_COLUMNS = (
     "id", "session_id", "seq", "role", "content", "created_at", "metadata",
     "provider_message_id", "input_tokens", "output_tokens", "processing_time_ms", "status",
+    *MESSAGE_USAGE, "estimated_cost", "provider_metadata",
 )  # fmt: skip
 CONTEXT_FIELDS = (*Context.SECTIONS, "version", "updated_at")
 VALIDITY_FIELDS = ("valid", "expires_at")
@@ -79,7 +87,10 @@ def session_representation(session: Session | Mapping[str, Any], tags: list[str]
         "message_count": row["message_count"],
         "input_tokens": row["input_tokens"],
         "output_tokens": row["output_tokens"],
-        "estimated_cost": float(row["estimated_cost"]),
+        **_session_cost(row),
+        "cached_input_tokens": row["cached_input_tokens"],
+        "cache_write_tokens": row["cache_write_tokens"],
+        "reasoning_tokens": row["reasoning_tokens"],
     }
 
 
@@ -98,7 +109,27 @@ def message_representation(message: Message | Mapping[str, Any]) -> dict[str, An
         "output_tokens": row["output_tokens"],
         "processing_time_ms": row["processing_time_ms"],
         "status": row["status"],
+        **{name: row[name] for name in MESSAGE_USAGE},
+        **_message_cost(row["provider_metadata"], row["estimated_cost"]),
     }
+
+
+def _session_cost(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The sum of the replies' known prices and its status; null when no reply was priced."""
+    cost, status = reported_cost(
+        row["estimated_cost"], row["priced_replies"], row["unpriced_replies"]
+    )
+    return {"estimated_cost": cost, "cost_status": status}
+
+
+def _message_cost(provider_metadata: Any, cost: Decimal | None) -> dict[str, Any]:
+    """A reply's cost and whether it is known; neither for a message that no provider call
+    made (a user or system message, an assistant message added or imported as it is)."""
+    if not (isinstance(provider_metadata, dict) and provider_metadata.get("model")):
+        return {"estimated_cost": None, "cost_status": None}
+    if cost is None:
+        return {"estimated_cost": None, "cost_status": "unknown"}
+    return {"estimated_cost": float(cost), "cost_status": "known"}
 
 
 def validity_representation(session: Session) -> dict[str, Any]:

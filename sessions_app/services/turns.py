@@ -8,7 +8,8 @@ It runs whole or streamed, sync or async; only a user message starts one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Generator
+import logging
+from collections.abc import AsyncGenerator, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,8 @@ from asgiref.sync import sync_to_async
 
 from sessions_app.models import Message, MessageRole, Session
 from sessions_app.pipeline import Pipeline
-from sessions_app.providers import Completion, TextDelta
+from sessions_app.providers import Completion, StreamEvent, TextDelta
+from sessions_app.services.context_budget import Fitted, afit, fit
 from sessions_app.services.incoming import accept_message
 from sessions_app.services.provider_requests import build_request
 from sessions_app.services.replies import (
@@ -24,10 +26,16 @@ from sessions_app.services.replies import (
     fail_turn,
     finish_partially,
     finish_turn,
+    interrupt_turn,
     no_completion,
 )
 
+logger = logging.getLogger(__name__)
+
 TurnEvent = Message | TextDelta
+# How a stream's consumer can leave it (close, Ctrl-C, exit); the async one also by cancellation.
+ABANDONED: tuple[type[BaseException], ...] = (GeneratorExit, KeyboardInterrupt, SystemExit)
+AABANDONED: tuple[type[BaseException], ...] = (*ABANDONED, asyncio.CancelledError)
 TurnStream = Generator[TurnEvent, None, None]
 AsyncTurnStream = AsyncGenerator[TurnEvent, None]
 
@@ -53,14 +61,23 @@ def expects_reply(role: Any) -> bool:
 def start_turn(
     session: Session, pipeline: Pipeline, *, content: Any, metadata: dict[str, Any] | None = None
 ) -> Turn:
-    """Store the user message and prepare the provider's request."""
+    """Store the user message and prepare the provider's request.
+
+    The request is fitted into the context budget later, with the provider call, so that an
+    async turn awaits a provider's token counting instead of blocking on it.
+    """
     provider = pipeline.get_provider(session.provider or None)
     message = accept_message(session, pipeline, content=content, metadata=metadata)
     return Turn(session, message, provider, build_request(session, provider), pipeline)
 
 
+def _use(turn: Turn, fitted: Fitted) -> None:
+    turn.request, turn.context = fitted.request, fitted.record
+
+
 def complete_turn(turn: Turn) -> Message:
     try:
+        _use(turn, fit(turn.provider, turn.request))
         completion = turn.provider.complete(turn.request)
     except Exception as exc:
         raise fail_turn(turn, exc) from exc
@@ -69,10 +86,17 @@ def complete_turn(turn: Turn) -> Message:
 
 async def acomplete_turn(turn: Turn) -> Message:
     try:
+        _use(turn, await afit(turn.provider, turn.request))
         completion = await turn.provider.acomplete(turn.request)
     except Exception as exc:
         raise await sync_to_async(fail_turn)(turn, exc) from exc
     return await sync_to_async(finish_turn)(turn, completion)
+
+
+def _failed(turn: Turn, parts: list[str], exc: Exception) -> Exception:
+    """The error to raise when the provider fails: before any text the turn fails, after
+    some the text is kept as an incomplete reply."""
+    return interrupt_turn(turn, parts, exc) if parts else fail_turn(turn, exc)
 
 
 def send(
@@ -108,6 +132,12 @@ async def asend(
     return Exchange(turn.message, await acomplete_turn(turn))
 
 
+def _received(turn: Turn, parts: list[str], delta: TextDelta) -> None:
+    if delta.text:  # an empty delta carries no token: it does not end the wait for the first
+        turn.received_text()
+        parts.append(delta.text)
+
+
 def stream_turn(turn: Turn) -> TurnStream:
     """Yield the stored user message, the reply's ``TextDelta``s, then the stored reply.
 
@@ -116,22 +146,37 @@ def stream_turn(turn: Turn) -> TurnStream:
     """
     parts: list[str] = []
     completion: Completion | None = None
+    events: Iterator[StreamEvent] | None = None
     try:
         yield turn.message
-        events = turn.provider.stream(turn.request)
+        try:
+            _use(turn, fit(turn.provider, turn.request))
+            events = turn.provider.stream(turn.request)
+        except Exception as exc:
+            raise fail_turn(turn, exc) from exc
         while completion is None:
             try:
                 event = next(events)
             except StopIteration:
-                raise fail_turn(turn, no_completion(turn)) from None
+                raise _failed(turn, parts, no_completion(turn)) from None
             except Exception as exc:
-                raise fail_turn(turn, exc) from exc
+                raise _failed(turn, parts, exc) from exc
             if isinstance(event, Completion):
                 completion = event
             else:
-                parts.append(event.text)
+                _received(turn, parts, event)
                 yield event
-    except GeneratorExit:
+    except ABANDONED:
+        # Release the provider's HTTP response now rather than when collected.
+        close = getattr(events, "close", None)
+        try:
+            if close is not None:
+                close()
+        except Exception:
+            # The reply is stored all the same; a failed close must not hide why we stopped.
+            logger.warning(
+                "Closing the provider stream of %s failed.", turn.session.pk, exc_info=True
+            )
         finish_partially(turn, parts)
         raise
     yield finish_turn(turn, completion)
@@ -143,23 +188,33 @@ async def astream_turn(turn: Turn) -> AsyncTurnStream:
     events = None
     try:
         yield turn.message
-        events = turn.provider.astream(turn.request)
+        try:
+            _use(turn, await afit(turn.provider, turn.request))
+            events = turn.provider.astream(turn.request)
+        except Exception as exc:
+            raise await sync_to_async(fail_turn)(turn, exc) from exc
         while completion is None:
             try:
                 event = await anext(events)
             except StopAsyncIteration:
-                raise await sync_to_async(fail_turn)(turn, no_completion(turn)) from None
+                raise await sync_to_async(_failed)(turn, parts, no_completion(turn)) from None
             except Exception as exc:
-                raise await sync_to_async(fail_turn)(turn, exc) from exc
+                raise await sync_to_async(_failed)(turn, parts, exc) from exc
             if isinstance(event, Completion):
                 completion = event
             else:
-                parts.append(event.text)
+                _received(turn, parts, event)
                 yield event
-    except (GeneratorExit, asyncio.CancelledError):
+    except AABANDONED:
         # Closed early, or cancelled when an ASGI client disconnects: keep what was generated.
-        if isinstance(events, AsyncGenerator):
-            await events.aclose()
+        try:
+            if isinstance(events, AsyncGenerator):
+                await events.aclose()
+        except Exception:
+            # The reply is stored all the same; a failed close must not hide why we stopped.
+            logger.warning(
+                "Closing the provider stream of %s failed.", turn.session.pk, exc_info=True
+            )
         await sync_to_async(finish_partially)(turn, parts)
         raise
     yield await sync_to_async(finish_turn)(turn, completion)

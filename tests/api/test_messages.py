@@ -15,7 +15,9 @@ from tests.support.api import create, url
 
 MESSAGE_FIELDS = {
     "id", "session", "seq", "role", "content", "created_at", "metadata", "provider_message_id",
-    "input_tokens", "output_tokens", "processing_time_ms", "status",
+    "input_tokens", "output_tokens", "processing_time_ms", "status", "cached_input_tokens",
+    "cache_write_tokens", "reasoning_tokens", "time_to_first_token_ms", "estimated_cost",
+    "cost_status",
 }  # fmt: skip
 STREAM = {"HTTP_ACCEPT": "text/event-stream"}
 

@@ -15,7 +15,8 @@ from tests.support.api import client_for, create, url
 SESSION_FIELDS = {
     "id", "sandbox", "user", "user_id", "provider", "model", "status", "name", "description",
     "tags", "config", "metadata", "created_at", "last_activity", "expires_at", "message_count",
-    "input_tokens", "output_tokens", "estimated_cost",
+    "input_tokens", "output_tokens", "estimated_cost", "cost_status", "cached_input_tokens",
+    "cache_write_tokens", "reasoning_tokens",
 }  # fmt: skip
 
 
