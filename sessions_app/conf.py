@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 BUILTIN_PROVIDER_BACKENDS = {
     "mock": "sessions_app.providers.mock.MockProvider",
+    "openai": "sessions_app.providers.openai.OpenAIProvider",
+    "anthropic": "sessions_app.providers.anthropic.AnthropicProvider",
 }
 
 DEFAULTS: dict[str, Any] = {

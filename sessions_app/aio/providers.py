@@ -7,6 +7,20 @@ from typing import Any
 from sessions_app.models import Message, MessageRole
 from sessions_app.providers import sessions as provider_sessions
 
+# The documents declare these ``async``: awaited, they run the sync view's ``a`` twin.
+DOCUMENTED_ASYNC = frozenset(
+    {
+        "create_thread",
+        "get_thread_messages",
+        "update_thread_metadata",
+        "delete_thread",
+        "get_thread_runs",
+        "get_conversation_history",
+        "update_system_prompt",
+        "get_model_info",
+    }
+)
+
 
 class AsyncProviderSession:
     """The provider side of one session: ``await view.get_provider_metadata()``.
@@ -22,6 +36,8 @@ class AsyncProviderSession:
         return f"<AsyncProviderSession of {self.sync!r}>"
 
     def __getattr__(self, name: str) -> Any:
+        if name in DOCUMENTED_ASYNC:
+            return getattr(self.sync, f"a{name}")
         return getattr(self.sync, name)
 
     @property

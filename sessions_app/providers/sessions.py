@@ -12,22 +12,26 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections
 
-from sessions_app.exceptions import ConfigurationError
-from sessions_app.models import Message, MessageRole, Session
+from sessions_app.exceptions import ConfigurationError, SessionStateError, ValidationError
+from sessions_app.models import Message, MessageRole, MessageStatus, Session
 from sessions_app.providers import registry
-from sessions_app.providers.base import Provider
-from sessions_app.providers.mock import MockProvider, validate_session_option
+from sessions_app.providers.base import ChatMessage, Completion, Provider
+from sessions_app.providers.mock import validate_session_option
+from sessions_app.providers.sdk import metadata_problem
 from sessions_app.services import catalog, provider_state, sessions
+from sessions_app.services.provider_requests import SYSTEM_PROMPT_KEY
 from sessions_app.utils.asyncutils import async_twin
 from sessions_app.validation import json_object
 
 if TYPE_CHECKING:
     from sessions_app.handle import ConversationSession
     from sessions_app.manager import SessionManager
+    from sessions_app.providers.openai import OpenAIProvider
 
 R = TypeVar("R")
 
@@ -187,23 +191,227 @@ class MockProviderSession(ProviderSession):
 
 
 class OpenAIProviderSession(ProviderSession):
-    """An OpenAI-backed session; the documents' ``thread_id`` is its provider session id."""
+    """An OpenAI-backed session; the documents' thread is its Conversations API conversation.
+
+    A conversation made here before the first turn is kept in the session's
+    ``provider_config["conversation_id"]``, which the adapter uses from the next turn on.
+    """
+
+    @property
+    def openai(self) -> OpenAIProvider:
+        # Imported here: only OpenAI-backed sessions need the SDK loaded.
+        from sessions_app.providers.openai import OpenAIProvider
+
+        adapter = self.adapter
+        if not isinstance(adapter, OpenAIProvider):  # the provider name was re-registered
+            raise ConfigurationError(
+                f"Provider {self.session.provider!r} is not an OpenAI adapter.",
+                session_id=self.session.session_id,
+            )
+        return adapter
 
     @property
     def thread_id(self) -> str | None:
-        return self.provider_session_id
+        return self.get_thread_id()
+
+    def get_thread_id(self) -> str | None:
+        """The session's conversation id; ``None`` before there is one (or in chat mode)."""
+        return _outside_event_loop(self._conversation_id)
+
+    def _conversation_id(self) -> str | None:
+        from sessions_app.providers.openai import session_conversation
+
+        config = self.session.config.provider_config
+        state = provider_state.latest_provider_state(self.session.record)
+        return session_conversation(self.session.session_id, config, state)
+
+    def _signed(self, option: str, conversation_id: str) -> str:
+        from sessions_app.providers.openai import signed_conversation
+
+        return signed_conversation(self.session.session_id, option, conversation_id)
+
+    def create_thread(self, metadata: dict[str, Any] | None = None) -> str:
+        """The session's conversation, created (holding the stored history) if it has none
+        yet; ``metadata`` (string values) is set on it either way."""
+        labels = _conversation_metadata(metadata, self.session.session_id)
+        adapter = self.openai
+        existing = self._conversation_id()
+        if existing:
+            if metadata:
+                adapter.update_conversation(existing, labels)
+            return existing
+        if not adapter.capabilities()["conversations"]:
+            raise ConfigurationError(
+                f"Provider {self.session.provider!r} keeps no conversations "
+                f"(mode {adapter.mode!r}, store {adapter.store}).",
+                session_id=self.session.session_id,
+                error_code="no_conversations",
+            )
+        history = [ChatMessage(m.role, m.content) for m in self._dialogue()]
+        conversation_id = adapter.create_conversation(metadata=labels, history=history)
+        self.update_provider_config(
+            {"conversation_id": self._signed("conversation_id", conversation_id)}
+        )
+        return conversation_id
+
+    def get_thread_messages(self) -> list[Message]:
+        """The conversation's messages as OpenAI keeps them (unsaved ``Message``s), or the
+        stored history while the session has no conversation."""
+        conversation_id = self._conversation_id()
+        if conversation_id is None:
+            return self.session.get_messages()
+        items = self.openai.conversation_items(conversation_id)
+        record = self.session.record
+        return [
+            Message(session=record, seq=seq, role=item.role, content=item.content)
+            for seq, item in enumerate(items, start=1)
+        ]
+
+    def update_thread_metadata(self, metadata: dict[str, Any]) -> None:
+        """Replace the conversation's metadata (string values)."""
+        labels = _conversation_metadata(metadata, self.session.session_id)
+        self.openai.update_conversation(self._require_conversation(), labels)
+
+    def delete_thread(self) -> None:
+        """Delete the conversation at OpenAI; the next turn starts a new one."""
+        conversation_id = self._conversation_id()
+        if conversation_id is None:
+            return
+        state = {"conversation_id": conversation_id}
+        self.openai.cleanup_resources(self.session.session_id, state)
+        ended = self._signed("ended_conversation_id", conversation_id)
+        self.update_provider_config({"conversation_id": None, "ended_conversation_id": ended})
+
+    def get_thread_runs(self) -> list[dict[str, Any]]:
+        """One entry per stored reply, oldest first (the Responses API has no runs)."""
+        return [_run(reply) for reply in self.session.get_messages(role=MessageRole.ASSISTANT)]
+
+    def _require_conversation(self) -> str:
+        conversation_id = self._conversation_id()
+        if conversation_id is None:
+            raise SessionStateError(
+                "The session has no OpenAI conversation yet; create_thread() makes one.",
+                session_id=self.session.session_id,
+                error_code="no_thread",
+            )
+        return conversation_id
+
+    def _dialogue(self) -> list[Message]:
+        return [
+            message
+            for message in self.session.get_messages()
+            if message.role in (MessageRole.USER, MessageRole.ASSISTANT)
+            and message.status != MessageStatus.ERROR
+            and message.content
+        ]
+
+    acreate_thread = async_twin(create_thread)
+    aget_thread_id = async_twin(get_thread_id)
+    aget_thread_messages = async_twin(get_thread_messages)
+    aupdate_thread_metadata = async_twin(update_thread_metadata)
+    adelete_thread = async_twin(delete_thread)
+    aget_thread_runs = async_twin(get_thread_runs)
 
 
 class AnthropicProviderSession(ProviderSession):
-    """An Anthropic-backed session (its history is ours; no server-side state)."""
+    """An Anthropic-backed session: its history is ours (the API keeps no state)."""
+
+    def get_conversation_history(self) -> list[Message]:
+        return self.session.get_messages()
+
+    def update_system_prompt(self, system_prompt: str) -> None:
+        """Make ``system_prompt`` the start of every request's system prompt (the session's
+        ``system_context["system_prompt"]``); an empty one removes it."""
+        if not isinstance(system_prompt, str):
+            raise ValidationError(
+                "system_prompt must be a string.", session_id=self.session.session_id
+            )
+        self.session.update_context({"system_context": {SYSTEM_PROMPT_KEY: system_prompt or None}})
+
+    def get_model_info(self) -> dict[str, Any]:
+        """The session's model with what is known of it: limits, caching and prices."""
+        adapter = self.adapter
+        model = self.session.model
+        capabilities = adapter.capabilities() if adapter else {}
+        prices = _prices_per_million(adapter, model) if adapter else None
+        return {
+            "provider": self.session.provider,
+            "model": model,
+            "max_tokens": capabilities.get("max_tokens"),
+            "prompt_caching": capabilities.get("prompt_caching", False),
+            "context_budget": adapter.context_budget(model) if adapter else None,
+            "price_known": prices is not None,
+            "prices_per_million": prices,
+            "capabilities": capabilities,
+        }
+
+    aget_conversation_history = async_twin(get_conversation_history)
+    aupdate_system_prompt = async_twin(update_system_prompt)
+    aget_model_info = async_twin(get_model_info)
+
+
+# Views by adapter class path, looked up along the adapter's MRO (a subclass gets its parent's
+# view); by path, so that this module imports no SDK.
+_VIEWS: dict[str, type[ProviderSession]] = {
+    "sessions_app.providers.mock.MockProvider": MockProviderSession,
+    "sessions_app.providers.openai.OpenAIProvider": OpenAIProviderSession,
+    "sessions_app.providers.anthropic.AnthropicProvider": AnthropicProviderSession,
+}
+_PRICE_PROBE_TOKENS = 1000  # few enough to stay in a model's first price tier
 
 
 def provider_session_for(session: ConversationSession) -> ProviderSession:
-    """The view that fits the session's adapter: ``MockProviderSession`` for a mock-backed one."""
+    """The view that fits the session's adapter: ``MockProviderSession`` for a mock-backed
+    session, ``OpenAIProviderSession`` / ``AnthropicProviderSession`` for those adapters."""
     adapter = session.pipeline.get_provider(session.provider) if session.provider else None
-    if isinstance(adapter, MockProvider):
-        return MockProviderSession(session)
+    for cls in type(adapter).__mro__ if adapter is not None else ():
+        view = _VIEWS.get(f"{cls.__module__}.{cls.__qualname__}")
+        if view is not None:
+            return view(session)
     return ProviderSession(session)
+
+
+def _conversation_metadata(metadata: Any, session_id: str) -> dict[str, str]:
+    """``metadata`` as OpenAI takes it, with the session's id unless it names another."""
+    labels = json_object(metadata or {}, "metadata", session_id=session_id)
+    if problem := metadata_problem(labels):
+        raise ValidationError(f"Conversation metadata: {problem}.", session_id=session_id)
+    return {"session_id": session_id, **labels}
+
+
+def _run(reply: Message) -> dict[str, Any]:
+    state = reply.provider_metadata.get("state") or {}
+    return {
+        "id": state.get("response_id") or reply.provider_message_id or None,
+        "message_id": str(reply.pk),
+        "conversation_id": state.get("conversation_id"),
+        "model": reply.provider_metadata.get("model"),
+        "status": reply.status,
+        "created_at": reply.created_at,
+        "input_tokens": reply.input_tokens,
+        "output_tokens": reply.output_tokens,
+        "cached_input_tokens": reply.cached_input_tokens,
+        "reasoning_tokens": reply.reasoning_tokens,
+        "processing_time_ms": reply.processing_time_ms,
+    }
+
+
+def _prices_per_million(adapter: Provider, model: str) -> dict[str, Decimal] | None:
+    """What a million tokens of each kind cost with ``model``; ``None`` when unknown."""
+    probe = _PRICE_PROBE_TOKENS
+    usages = {
+        "input": Completion("", model, input_tokens=probe),
+        "output": Completion("", model, output_tokens=probe),
+        "cached_input": Completion("", model, input_tokens=probe, cached_input_tokens=probe),
+        "cache_write": Completion("", model, input_tokens=probe, cache_write_tokens=probe),
+    }
+    prices: dict[str, Decimal] = {}
+    for kind, usage in usages.items():
+        price = adapter.price(usage)
+        if price is None:
+            return None
+        prices[kind] = price * (1_000_000 // probe)
+    return prices
 
 
 def create_provider_session(provider: str, api_key: str | None = None, **kwargs: Any) -> Provider:
