@@ -9,7 +9,9 @@ flushes its database first. Missing services are reported as skipped, with exit 
 Scripts: ``bench_messages.py``, ``bench_ttl.py``, ``bench_engine.py`` (session engines: ours vs
 Django's ``db`` / ``cache`` / ``cached_db``, on SQLite and PostgreSQL), ``bench_http.py``
 (requests/s under gunicorn per session set-up, on PostgreSQL, or SQLite without it) and
-``bench_api.py`` (REST API requests/s and latency under gunicorn, on PostgreSQL + Redis).
+``bench_api.py`` (REST API requests/s and latency under gunicorn, on PostgreSQL + Redis) and
+``bench_providers.py`` (the OpenAI / Anthropic adapters' overhead per reply against calling the
+SDK directly, on a loopback fake LLM server; no database).
 
 Environment overrides: ``BENCH_POSTGRES_URL``, ``BENCH_REDIS_URL``, ``BENCH_SECONDS`` (per run,
 default 0.8), ``BENCH_RUNS`` (default 3); ``BENCH_HTTP_*`` (see ``bench_http.py``).
@@ -101,6 +103,7 @@ def scenarios(pg_skip: str, redis_skip: str) -> list[Scenario]:
         Scenario("engine", "bench_engine.py", "postgresql" + plus_redis, pg | maybe_cache, pg_skip),
         Scenario("http", "bench_http.py", http_db + plus_redis, http_env | maybe_cache),
         Scenario("api", "bench_api.py", "postgresql+redis", pg | cache, pg_skip or redis_skip),
+        Scenario("providers", "bench_providers.py", "loopback"),
     ]
 
 
@@ -212,6 +215,11 @@ def print_notes(rows: list[Row]) -> None:
     print(
         "  api -> REST API requests/s under gunicorn (2 sync workers, token auth, no throttling) "
         "vs a bare Django JsonResponse view on the same server; p50/p99 latency in the notes."
+    )
+    print(
+        "  providers -> replies/s of our adapter (provider.complete / iterating provider.stream) "
+        "vs the SDK called directly with the same request body, both on one loopback fake LLM "
+        "server; the note gives the overhead per reply (target < 2 ms)."
     )
     print("  messages ops/s = messages stored per second (a mock user turn stores 2).")
     for row in rows:
