@@ -148,16 +148,37 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+
+def sdk_provider(prefix: str, **options: object) -> dict[str, object]:
+    """A real provider from ``<PREFIX>_*`` variables. The key stays in the environment, where
+    the SDK reads it; settings never hold it."""
+    options = {"timeout": 30, "max_retries": 2, **options}
+    if os.environ.get(f"{prefix}_BASE_URL"):
+        options["base_url"] = os.environ[f"{prefix}_BASE_URL"]
+    entry: dict[str, object] = {"OPTIONS": options}
+    if os.environ.get(f"{prefix}_MODEL"):
+        entry["DEFAULT_MODEL"] = os.environ[f"{prefix}_MODEL"]
+    return entry
+
+
+PROVIDERS: dict[str, dict[str, object]] = {
+    # No MODELS: any model name is accepted (the default is "mock-model").
+    "mock": {
+        "OPTIONS": {"response_pattern": "Mock response to: {input}"},
+    },
+}
+# Real providers only with a key (or, for OpenAI, a compatible server of one's own that may
+# need none), so the demo runs without one; the mock stays the default.
+if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
+    PROVIDERS["openai"] = sdk_provider("OPENAI", mode=os.environ.get("OPENAI_MODE", "responses"))
+if os.environ.get("ANTHROPIC_API_KEY"):
+    PROVIDERS["anthropic"] = sdk_provider("ANTHROPIC")
+
 SESSIONS_APP = {
     "DEFAULT_SANDBOX": os.environ.get("SESSIONS_DEFAULT_SANDBOX", "default"),
     "CACHE_ALIAS": "default" if REDIS_URL else None,
     "DEFAULT_PROVIDER": os.environ.get("SESSIONS_DEFAULT_PROVIDER", "mock"),
-    "PROVIDERS": {
-        # No MODELS: any model name is accepted (the default is "mock-model").
-        "mock": {
-            "OPTIONS": {"response_pattern": "Mock response to: {input}"},
-        },
-    },
+    "PROVIDERS": PROVIDERS,
     "MIDDLEWARE": [
         "sessions_app.pipeline.LoggingMiddleware",
     ],

@@ -6,16 +6,19 @@ ids are never reused, so a project's ``SILENCED_SYSTEM_CHECKS`` keeps its meanin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from sessions_app.conf import DEFAULTS, app_settings
-from sessions_app.exceptions import SessionError
+from sessions_app.exceptions import ConfigurationError, SessionError
 from sessions_app.pipeline.class_hooks import is_class_hook
 from sessions_app.pipeline.hooks import EVENT_NAMES
+
+if TYPE_CHECKING:
+    from sessions_app.providers.base import Provider
 
 # Settings that must be integers ≥ the given minimum (DEFAULT_TTL may also be None).
 INTEGERS = {
@@ -73,8 +76,6 @@ def _check_shapes() -> list[CheckMessage]:
 
 
 def _check_providers() -> list[CheckMessage]:
-    from sessions_app.providers.registry import build_provider
-
     errors: list[CheckMessage] = []
     providers = app_settings.PROVIDERS
     if app_settings.DEFAULT_PROVIDER not in providers:
@@ -99,11 +100,63 @@ def _check_providers() -> list[CheckMessage]:
                 Error(f"Provider backend {backend!r} cannot be imported.", id="sessions_app.E005")
             )
         else:
-            try:
-                build_provider(name)
-            except SessionError as exc:
-                errors.append(Error(f"Provider {name!r}: {exc.message}", id="sessions_app.E013"))
+            errors += _check_provider(name, providers[name])
     return errors
+
+
+def _check_provider(name: str, entry: dict[str, Any]) -> list[CheckMessage]:
+    """Build the provider once, as its first use would; its shapes first, so a mistake is
+    reported once, under its own id."""
+    from sessions_app.providers.registry import build_provider
+
+    options = entry.get("OPTIONS", {})
+    if not isinstance(options, dict):
+        return [Error(f"PROVIDERS[{name!r}]['OPTIONS'] must be a dict.", id="sessions_app.E024")]
+    errors = _provider_shapes(name, entry)
+    if errors:
+        return errors
+    try:
+        provider = build_provider(name)
+    except SessionError as exc:
+        message = _without_key(exc.message, options.get("api_key"))
+        return [Error(f"Provider {name!r}: {message}", id="sessions_app.E013")]
+    return _missing_key(name, provider)
+
+
+def _provider_shapes(name: str, entry: dict[str, Any]) -> list[CheckMessage]:
+    from sessions_app.providers.base import validate_context_budget
+    from sessions_app.providers.pricing import validate_prices
+
+    errors: list[CheckMessage] = []
+    try:
+        validate_context_budget(entry.get("CONTEXT_BUDGET"))
+    except ConfigurationError as exc:
+        errors.append(Error(f"Provider {name!r}: {exc.message}", id="sessions_app.E022"))
+    try:
+        validate_prices(entry.get("PRICES"))
+    except ConfigurationError as exc:
+        errors.append(Error(f"Provider {name!r}: {exc.message}", id="sessions_app.E023"))
+    return errors
+
+
+def _without_key(message: str, key: Any) -> str:
+    return message.replace(key, "***") if isinstance(key, str) and key else message
+
+
+def _missing_key(name: str, provider: Provider) -> list[CheckMessage]:
+    """W002 for an SDK adapter that has no key it may send (its ``configured`` capability)."""
+    variable = getattr(provider, "api_key_env_var", None)
+    if variable is None or provider.capabilities().get("configured", True):
+        return []
+    return [
+        Warning(
+            f"Provider {name!r} has no API key: its requests will be refused.",
+            hint=f"Set PROVIDERS[{name!r}]['OPTIONS']['api_key'], or the {variable} "
+            "environment variable (used only for the vendor's API or the server named by "
+            "the matching *_BASE_URL variable).",
+            id="sessions_app.W002",
+        )
+    ]
 
 
 def _check_cache() -> list[CheckMessage]:

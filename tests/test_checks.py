@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import re
+import runpy
 from pathlib import Path
 
 import pytest
 from django.core.checks import WARNING
 
-from sessions_app import checks
+from sessions_app import checks, db_locks
 from sessions_app.checks import check_settings
+from sessions_app.providers.mock import MockProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECK_ID = re.compile(r"sessions_app\.[EW]\d{3}")
+
+
+@pytest.fixture(autouse=True)
+def no_lock_timeout_query(monkeypatch):
+    # Changing settings.SESSIONS_APP re-applies LOCK_TIMEOUT to open PostgreSQL connections:
+    # a query, refused outside a database test, and an error for the invalid values below.
+    monkeypatch.setattr(db_locks, "reapply_lock_timeout", lambda: None)
 
 
 def ids(settings_value, settings, **extra):
@@ -59,6 +68,11 @@ MISCONFIGURATIONS = [
     ({"LOCK_TIMEOUT": 2**31}, "sessions_app.E020"),
     ({"LOCK_TIMEOUT": "5s"}, "sessions_app.E020"),
     ({"HOOKS": {"session_created": ["sessions_app.pipeline.MetricsHook"]}}, "sessions_app.E021"),
+    ({"PROVIDERS": {"mock": {"CONTEXT_BUDGET": 0}}}, "sessions_app.E022"),
+    ({"PROVIDERS": {"mock": {"CONTEXT_BUDGET": {"gpt-4o": "lots"}}}}, "sessions_app.E022"),
+    ({"PROVIDERS": {"mock": {"PRICES": {"*": {"input": -1}}}}}, "sessions_app.E023"),
+    ({"PROVIDERS": {"mock": {"PRICES": {"*": {"cached": 1}}}}}, "sessions_app.E023"),
+    ({"PROVIDERS": {"mock": {"OPTIONS": ["delay"]}}}, "sessions_app.E024"),
 ]
 
 
@@ -127,5 +141,151 @@ def test_every_check_id_is_documented_once():
 
 
 def test_every_check_id_has_a_misconfiguration_that_reports_it():
-    warned = {"sessions_app.W001"}  # test_a_cache_other_processes_cannot_see_is_a_warning
+    warned = {  # test_a_cache_other_processes_cannot_see_is_a_warning, …_without_a_key_…
+        "sessions_app.W001",
+        "sessions_app.W002",
+    }
     assert {expected for _, expected in MISCONFIGURATIONS} | warned == set(emitted_ids())
+
+
+# Providers ---------------------------------------------------------------------------------
+
+KEYS = {"OPENAI_API_KEY": "sk-openai-env", "ANTHROPIC_API_KEY": "sk-ant-env"}
+
+
+@pytest.fixture
+def no_key_in_env(monkeypatch):
+    for variable in KEYS:
+        monkeypatch.delenv(variable, raising=False)
+
+
+def providers(**entries):
+    return {"PROVIDERS": {"mock": {}, **entries}}
+
+
+def test_openai_and_anthropic_need_no_backend(settings, no_key_in_env):
+    settings.SESSIONS_APP = providers(
+        openai={"OPTIONS": {"api_key": "sk-1", "mode": "responses", "timeout": 30}},
+        anthropic={"OPTIONS": {"api_key": "sk-2", "max_tokens": 2048, "max_retries": 1}},
+        ollama={
+            "BACKEND": "sessions_app.providers.openai.OpenAIProvider",
+            "OPTIONS": {
+                "api_key": "ollama",
+                "base_url": "http://127.0.0.1:11434/v1",
+                "mode": "chat",
+            },
+        },
+    )
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "entry", "variable"),
+    [
+        ("openai", {}, "OPENAI_API_KEY"),
+        ("anthropic", {"OPTIONS": {"max_tokens": 512}}, "ANTHROPIC_API_KEY"),
+        (
+            "vllm",
+            {
+                "BACKEND": "sessions_app.providers.openai.OpenAIProvider",
+                "OPTIONS": {"mode": "chat"},
+            },
+            "OPENAI_API_KEY",
+        ),
+    ],
+)
+def test_a_provider_without_a_key_is_a_warning_naming_its_variable(
+    settings, no_key_in_env, monkeypatch, name, entry, variable
+):
+    settings.SESSIONS_APP = providers(**{name: entry})
+    [warning] = check_settings()
+    assert (warning.id, warning.level) == ("sessions_app.W002", WARNING)
+    assert repr(name) in warning.msg and variable in warning.hint
+    monkeypatch.setenv(variable, KEYS[variable])
+    assert check_settings() == []
+
+
+def test_a_server_of_ones_own_needs_no_key(settings, no_key_in_env):
+    settings.SESSIONS_APP = providers(
+        ollama={
+            "BACKEND": "sessions_app.providers.openai.OpenAIProvider",
+            "OPTIONS": {"base_url": "http://127.0.0.1:11434/v1", "mode": "chat"},
+        }
+    )
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"OPTIONS": {"base_url": "http://127.0.0.1:8089"}},
+        {
+            "BACKEND": "sessions_app.providers.anthropic.AnthropicProvider",
+            "OPTIONS": {"base_url": "https://anthropic.example.com"},
+        },
+    ],
+)
+def test_an_anthropic_base_url_still_needs_a_key(settings, no_key_in_env, entry):
+    # The Anthropic adapter refuses every request without a key, whatever its base_url.
+    settings.SESSIONS_APP = providers(anthropic=entry)
+    [warning] = check_settings()
+    assert warning.id == "sessions_app.W002" and "ANTHROPIC_API_KEY" in warning.hint
+    entry["OPTIONS"]["api_key"] = "sk-ant-test"
+    settings.SESSIONS_APP = providers(anthropic=entry)
+    assert check_settings() == []
+
+
+def test_a_bad_option_names_the_provider_and_option_never_the_key(settings, no_key_in_env):
+    settings.SESSIONS_APP = providers(
+        openai={"OPTIONS": {"api_key": "sk-secret-123", "timeout": "soon"}},
+        anthropic={"OPTIONS": {"api_key": "sk-secret-456", "max_token": 10}},
+    )
+    errors = {error.msg.split(":")[0]: error for error in check_settings()}
+    assert set(errors) == {"Provider 'openai'", "Provider 'anthropic'"}
+    assert {error.id for error in errors.values()} == {"sessions_app.E013"}
+    assert "timeout" in errors["Provider 'openai'"].msg
+    assert "max_token" in errors["Provider 'anthropic'"].msg
+    assert "sk-secret" not in " ".join(str(error) for error in errors.values())
+
+
+class CountingProvider(MockProvider):
+    built = 0
+
+    def __init__(self, **options):  # type: ignore[no-untyped-def]
+        type(self).built += 1
+        super().__init__(**options)
+
+
+def test_the_check_builds_every_provider_once(settings):
+    CountingProvider.built = 0
+    settings.SESSIONS_APP = providers(counted={"BACKEND": "tests.test_checks.CountingProvider"})
+    assert check_settings() == []
+    assert CountingProvider.built == 1
+
+
+def test_a_shape_mistake_is_reported_once_under_its_own_id(settings):
+    settings.SESSIONS_APP = providers(
+        counted={"CONTEXT_BUDGET": -5, "BACKEND": "tests.test_checks.CountingProvider"}
+    )
+    assert [error.id for error in check_settings()] == ["sessions_app.E022"]
+
+
+def test_the_demo_reaches_a_keyless_compatible_server(monkeypatch, no_key_in_env):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    monkeypatch.setenv("OPENAI_MODE", "chat")
+    demo = runpy.run_path(str(ROOT / "project" / "settings.py"))
+    openai = demo["SESSIONS_APP"]["PROVIDERS"]["openai"]
+    assert openai["OPTIONS"]["base_url"] == "http://127.0.0.1:11434/v1"
+    assert "anthropic" not in demo["SESSIONS_APP"]["PROVIDERS"]
+
+
+def test_the_vendors_key_in_the_environment_is_not_a_key_for_another_server(settings, monkeypatch):
+    # The adapter never sends ANTHROPIC_API_KEY to a server other than Anthropic's (or the
+    # one ANTHROPIC_BASE_URL names), so such an entry still has no key.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-vendor")
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    settings.SESSIONS_APP = providers(anthropic={"OPTIONS": {"base_url": "http://127.0.0.1:8089"}})
+    [warning] = check_settings()
+    assert warning.id == "sessions_app.W002"
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:8089")
+    assert check_settings() == []

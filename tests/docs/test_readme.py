@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.docs.blocks import readme
+from tests.docs.blocks import ROOT, readme
 from tests.docs.pages import Page, check_json, ids
 from tests.docs.python_examples import run_python
 from tests.docs.settings_examples import check_settings_block, check_urls_block
@@ -29,13 +29,13 @@ def test_every_code_block_is_run_or_skipped_with_a_reason():
         check_json(block)
 
 
-def test_python_tour(example_namespace):
+def test_python_tour(example_namespace, demo_providers):
     for block in README.tour:
         run_python(block, example_namespace)
 
 
 @pytest.mark.parametrize("block", README.settings, ids=ids(README.settings))
-def test_settings_pass_check_and_agree_with_the_demo(block, db):
+def test_settings_pass_check_and_agree_with_the_demo(block, db, provider_environ):
     check_settings_block(block)
 
 
@@ -44,9 +44,20 @@ def test_urlconf_passes_check_and_serves_the_api(block, db):
     check_urls_block(block, probe="/api/v1/health/")
 
 
-@pytest.mark.parametrize("block", README.shell, ids=ids(README.shell))
-def test_shell_example_against_a_live_server(block, live_server, api_token, tmp_path):
+SERVER_BLOCKS = [block for block in README.shell if "manage.py" not in block.source]
+MANAGE_PY_BLOCKS = [block for block in README.shell if "manage.py" in block.source]
+
+
+@pytest.mark.parametrize("block", SERVER_BLOCKS, ids=ids(SERVER_BLOCKS))
+def test_shell_example_against_a_live_server(
+    block, live_server, api_token, tmp_path, demo_providers
+):
     run_shell(block, live_server.url, tmp_path, {"TOKEN": api_token})
+
+
+@pytest.mark.parametrize("block", MANAGE_PY_BLOCKS, ids=ids(MANAGE_PY_BLOCKS))
+def test_shell_example_running_manage_py(block, manage_py_environ):
+    run_shell(block, "http://unused", ROOT, manage_py_environ)
 
 
 @pytest.mark.parametrize("block", README.skipped, ids=ids(README.skipped))
