@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 from sessions_app.exceptions import ConfigurationError
-from sessions_app.providers.pricing import price_completion, validate_prices
+from sessions_app.providers.pricing import configured_price, price_completion, validate_prices
 
 
 @dataclass(frozen=True)
@@ -227,10 +227,13 @@ class Provider:
 
         Kept for compatibility: the store prices replies by ``price``, which calls this
         when a subclass overrides it."""
-        price = self.prices.get(model) or self.prices.get("*") or {}
-        input_cost = input_tokens * float(price.get("input", 0))
-        output_cost = output_tokens * float(price.get("output", 0))
-        return (input_cost + output_cost) / 1_000_000
+        price = self.prices.get(model) or self.prices.get("*")
+        if price is None:
+            return 0.0
+        usage = Completion(
+            text="", model=model, input_tokens=input_tokens, output_tokens=output_tokens
+        )
+        return float(configured_price(usage, price))
 
     def check_session_options(self, options: dict[str, Any]) -> None:
         """Refuse (``ConfigurationError``) a session's ``provider_config`` this adapter cannot
